@@ -1,6 +1,6 @@
 /**
- * groundwork: a web framework for Deno, from the TCP socket up, in one file. It reads from the top down, the way one
- * request travels, in six layers; each starts with a banner you can search for ("// ===").
+ * groundwork: a web framework for Deno, from the TCP socket up, in one file. It reads from the top down, the way a
+ * request travels, through six layers; each begins with a banner ("// =====").
  *
  * 1. Status codes and HttpError: how every layer says "no".
  * 2. Bytes to Request: a buffered connection, the request head, the body and its framing.
@@ -8,48 +8,34 @@
  * 4. Router: a method and a path to a handler, or 404 / 405.
  * 5. App: middleware, handlers, errors turned into responses, and `fetch` for `Deno.serve`.
  * 6. Server: sockets, keep-alive, pipelining, time limits, a graceful close.
- *
- * @example
- * ```ts
- * import { App } from "./mod.ts";
- * const app = new App().get("/", () => "Hello, World!").get("/users/:id", (req) => ({ id: req.params.id }));
- * const server = await app.listen({ port: 0, log: false });
- * await server.close();
- * ```
+ * @example `new App().get("/", () => "Hello, World!").listen()` serves http://localhost:8000/
  * @module
  */
 
 // ====================================================== 1. Status codes and HttpError ===============================
-
 const STATUS_TEXT = new Map(
   `100 Continue|200 OK|201 Created|202 Accepted|204 No Content|206 Partial Content|301 Moved Permanently|302 Found
   303 See Other|304 Not Modified|307 Temporary Redirect|308 Permanent Redirect|400 Bad Request|401 Unauthorized
   403 Forbidden|404 Not Found|405 Method Not Allowed|408 Request Timeout|409 Conflict|410 Gone|411 Length Required
   412 Precondition Failed|413 Content Too Large|414 URI Too Long|415 Unsupported Media Type|416 Range Not Satisfiable
-  417 Expectation Failed|422 Unprocessable Content|429 Too Many Requests|431 Request Header Fields Too Large
-  500 Internal Server Error|501 Not Implemented|502 Bad Gateway|503 Service Unavailable|505 HTTP Version Not Supported`
+  422 Unprocessable Content|429 Too Many Requests|431 Request Header Fields Too Large|500 Internal Server Error
+  501 Not Implemented|502 Bad Gateway|503 Service Unavailable|505 HTTP Version Not Supported`
     .split(/\s*[|\n]\s*/).map((s) => [Number(s.slice(0, 3)), s.slice(4)]),
 );
 
-/**
- * An error that carries its HTTP answer, e.g. `throw new HttpError(404, "No task 7")`: thrown from any layer, it
- * becomes that response. The client sees the message of a 4xx; of a 5xx, only the reason phrase.
- */
+/** An error that is its own HTTP answer, e.g. `throw new HttpError(404, "No task 7")` from any layer. */
 export class HttpError extends Error {
   /** Fields to send with the answer, e.g. `Allow` on a 405 or `Retry-After` on a 429. */
   readonly headers: Headers;
-  /** Whether the message may reach the client: by default for a 4xx only (Koa's rule). */
-  readonly expose: boolean;
   /** Makes an error with a `status` code; the message defaults to the status's reason phrase. */
-  constructor(readonly status: number, message?: string, init: { headers?: HeadersInit; expose?: boolean } = {}) {
+  constructor(readonly status: number, message?: string, init: { headers?: HeadersInit } = {}) {
     super(message ?? STATUS_TEXT.get(status) ?? "Error");
-    [this.name, this.headers, this.expose] = ["HttpError", new Headers(init.headers), init.expose ?? status < 500];
+    [this.name, this.headers] = ["HttpError", new Headers(init.headers)];
   }
 }
 
 // ====================================================== 2. Bytes to Request ========================================
-
-/** The server's defences, each with its answer. Any can be changed, e.g. `app.listen({ maxBodyBytes: 1e7 })`. */
+/** The server's defences, each with its answer; any can be changed, e.g. `app.listen({ maxBodyBytes: 1e7 })`. */
 export const LIMITS = {
   maxRequestLineBytes: 8 * 1024, // a longer request line: 414 URI Too Long
   maxHeaderBytes: 16 * 1024, // a bigger header section: 431 Request Header Fields Too Large
@@ -59,19 +45,15 @@ export const LIMITS = {
   idleTimeoutMs: 5_000, // a kept-alive connection idle this long, or a body stalled this long: close
   maxConnections: 10_000, // a connection beyond this many open ones: 503, and close
 };
-
 const TOKEN = /^[!#$%&'*+.^_`|~\w-]+$/; // RFC 9110 5.6.2: methods and field names are "tokens"
 const REQUEST_LINE = /^([!#$%&'*+.^_`|~\w-]+) ([\x21-\x7e]+) HTTP\/(\d)\.(\d)$/;
-const FIELD_LINE = /^([!#$%&'*+.^_`|~\w-]+):[\t ]*([\t\x20-\x7e]*?)[\t ]*$/; // no control or non-ASCII bytes
+const FIELD_LINE = /^([!#$%&'*+.^_`|~\w-]+):[\t ]*([\t\x20-\x7e]*?)[\t ]*$/; // no control bytes, no non-ASCII
 const HOST = /^(\[[\da-fA-F:.]+\]|[\w.-]+)(:\d{1,5})?$/;
-const ascii = new TextDecoder(), encoder = new TextEncoder(); // lines are ASCII-checked: UTF-8 decodes them exactly
+const ascii = new TextDecoder(), encoder = new TextEncoder(); // heads are checked ASCII: UTF-8 decodes them exactly
 
-/**
- * One client's socket and a read buffer. TCP has no message boundaries: one read may bring half a request, or three
- * pipelined ones. So a short read is never "the end": we read on until the line or the bytes we need are here.
- */
+/** A socket and its read buffer. TCP has no message boundaries, so a short read is not "the end": read on. */
 class Connection {
-  state: "idle" | "head" | "busy" = "idle"; // "idle" is between requests: safe to close
+  state: "idle" | "head" | "busy" = "idle"; // "idle": between requests, so a graceful close may end it now
   out: Uint8Array[] = []; // responses not yet written: pipelined ones leave together, in one write
   #buf = new Uint8Array(16 * 1024);
   #start = 0; // the unread bytes are #buf[#start, #end)
@@ -80,32 +62,32 @@ class Connection {
   get buffered(): number {
     return this.#end - this.#start;
   }
-  async fill(ms: number): Promise<boolean> { // waits at most `ms` for more bytes; false once the client has closed
+  async fill(until: number): Promise<boolean> { // waits until `until` for more bytes; false once the client closed
     if (this.out.length) await this.flush(); // before we wait on the client, we send what we owe it
-    if (this.#end === this.#buf.length) { // full: slide the unread bytes to the front, doubling the buffer if needed
+    if (this.#end === this.#buf.length) { // full: slide the unread bytes to the front, growing the buffer if needed
       const unread = this.#buf.subarray(this.#start, this.#end);
       if (unread.length * 2 > this.#buf.length) this.#buf = new Uint8Array(this.#buf.length * 2);
       this.#buf.set(unread);
       [this.#start, this.#end] = [0, unread.length];
     }
-    const timer = setTimeout(() => this.expire(), ms);
-    const n = await this.conn.read(this.#buf.subarray(this.#end)).finally(() => clearTimeout(timer)); // null: closed
+    const timer = setTimeout(() => this.expire(), Math.max(0, until - Date.now()));
+    const n = await this.conn.read(this.#buf.subarray(this.#end)).finally(() => clearTimeout(timer));
     this.#end += n ?? 0;
     return n !== null;
   }
-  expire(): void { // a slow head gets a 408; anything else, a close. Either way, the pending read ends.
+  expire(): void { // too slow: a head gets a 408, anything else a bare close; either way the pending read ends
     if (this.state !== "head") return this.close();
     this.conn.write(reply(408)).catch(() => {}).finally(() => this.close());
   }
   async take(n: number, ms: number): Promise<Uint8Array> { // the next `n` bytes
-    while (this.buffered < n) if (!(await this.fill(ms))) throw new HttpError(400, "The body was cut short");
+    while (this.buffered < n) if (!(await this.fill(Date.now() + ms))) throw new HttpError(400, "A body cut short");
     return this.#buf.slice(this.#start, this.#start += n);
   }
-  async line(max: number, ms: number, status = 400): Promise<string> { // the next line without its CRLF
+  async line(max: number, until: number, status = 400): Promise<string> { // the next line, without its CRLF
     let lf; // the first LF from #start on; one at or past #end is a stale byte, so: no line yet
     while ((lf = this.#buf.indexOf(10, this.#start)) < 0 || lf >= this.#end) {
       if (this.buffered > max + 1) throw new HttpError(status, `A line longer than ${max} bytes`);
-      if (!(await this.fill(ms))) throw new HttpError(400, "The connection closed mid-request");
+      if (!(await this.fill(until))) throw new HttpError(400, "The connection closed mid-request");
     }
     if (lf - this.#start > max + 1) throw new HttpError(status, `A line longer than ${max} bytes`);
     if (lf === this.#start || this.#buf[lf - 1] !== 13) throw new HttpError(400, "A line ended in LF, not CRLF");
@@ -119,7 +101,7 @@ class Connection {
   close(): void {
     try {
       this.conn.close();
-    } catch { /* closed already, by a timeout or by Server.close: nothing left to do */ }
+    } catch { /* closed already, by a timeout or by Server.close(): nothing left to do */ }
   }
 }
 
@@ -130,31 +112,22 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** A checked request head; `length` says where the body ends (RFC 9112 6.3). */
-type Head = {
-  lines: string[];
-  method: string;
-  url: URL;
-  headers: Headers;
-  http10: boolean;
-  length: number | "chunked";
-};
+type Head = { lines: string[]; method: string; url: URL; headers: Headers; http10: boolean; size: number | "chunked" };
 
-/** Reads a request head line by line, within the limits, and checks it as RFC 9112 asks. */
-async function readHead(c: Connection, limits: typeof LIMITS): Promise<Head> {
+async function readHead(c: Connection, limits: typeof LIMITS): Promise<Head> { // line by line, checked (RFC 9112)
   const lines: string[] = [], until = Date.now() + limits.headersTimeoutMs; // one deadline for the whole head
   for (let size = 0;;) {
-    const max = lines.length ? limits.maxHeaderBytes - size : limits.maxRequestLineBytes;
-    const line = await c.line(max, until - Date.now(), lines.length ? 431 : 414);
+    const [max, status] = lines.length ? [limits.maxHeaderBytes - size, 431] : [limits.maxRequestLineBytes, 414];
+    const line = await c.line(max, until, status);
     if (line === "") break;
     if (lines.push(line) > limits.maxHeaderCount + 1) throw new HttpError(431, "Too many header fields");
     size += line.length + 2;
   }
-  const [, method, target, major, minor] = REQUEST_LINE.exec(lines[0] ?? "") ?? [];
-  if (!method) throw new HttpError(400, `Malformed request line ${JSON.stringify(lines[0]?.slice(0, 80))}`);
+  const [, method, target, major, minor] = REQUEST_LINE.exec(lines[0]) ?? [];
+  if (!method) throw new HttpError(400, `Malformed request line ${JSON.stringify(lines[0].slice(0, 80))}`);
   if (major !== "1" || minor > "1") throw new HttpError(505, `HTTP/${major}.${minor} is not served here`);
   const headers = new Headers();
-  for (const line of lines.slice(1)) { // no space before the colon, no obs-fold: RFC 9112 5
+  for (const line of lines.slice(1)) { // no space before the colon, no obs-fold (RFC 9112 5)
     const field = FIELD_LINE.exec(line);
     if (!field) throw new HttpError(400, `Malformed header field ${JSON.stringify(line.slice(0, 80))}`);
     headers.append(field[1], field[2]);
@@ -163,57 +136,54 @@ async function readHead(c: Connection, limits: typeof LIMITS): Promise<Head> {
   if (!HOST.test(host)) throw new HttpError(400, "A missing or malformed Host header");
   const absolute = /^https?:\/\/[^/]/i.test(target) && URL.canParse(target); // "absolute-form", RFC 9112 3.2.2
   if (!target.startsWith("/") && !absolute) throw new HttpError(400, `Unsupported target ${JSON.stringify(target)}`);
+  const expect = headers.get("expect"); // the one expectation HTTP defines (RFC 9110 10.1.1)
+  if (expect !== null && !/^100-continue$/i.test(expect)) throw new HttpError(417, `Cannot meet "Expect: ${expect}"`);
   const url = new URL(absolute ? target : `http://${host}${target}`);
-  return { lines, method, url, headers, http10, length: bodyLength(headers, http10) };
+  return { lines, method, url, headers, http10, size: bodySize(headers, http10) };
 }
 
-function bodyLength(headers: Headers, http10: boolean): number | "chunked" {
+function bodySize(headers: Headers, http10: boolean): number | "chunked" { // where the body ends: RFC 9112 6.3
   const te = headers.get("transfer-encoding"), cl = headers.get("content-length");
-  if (te !== null) {
-    // With both, two servers on the way could disagree on where the body ends ("request smuggling"): refuse.
+  if (te !== null) { // both: two servers on the way could disagree on where the body ends ("request smuggling")
     if (cl !== null || http10) throw new HttpError(400, "Transfer-Encoding with Content-Length, or in HTTP/1.0");
     if (!/^chunked$/i.test(te)) throw new HttpError(501, `Transfer-Encoding "${te}" is not supported`);
     return "chunked";
   }
-  const values = new Set(cl?.split(",").map((value) => value.trim()) ?? ["0"]); // "5, 5" is a 5 sent twice
-  if (values.size > 1 || !/^\d{1,15}$/.test([...values][0])) throw new HttpError(400, `Bad Content-Length "${cl}"`);
-  return Number([...values][0]);
+  const values = [...new Set(cl?.split(",").map((value) => value.trim()) ?? ["0"])]; // "5, 5" is a 5 sent twice
+  if (values.length > 1 || !/^\d{1,15}$/.test(values[0])) throw new HttpError(400, `Bad Content-Length "${cl}"`);
+  return Number(values[0]);
 }
 
-/** Reads the body the head announced, Content-Length bytes or chunks (RFC 9112 7.1), within the body limit. */
-async function readBody(c: Connection, head: Head, limits: typeof LIMITS): Promise<Uint8Array> {
-  const { maxBodyBytes: max, idleTimeoutMs: ms } = limits, { length } = head;
-  if (length === 0) return new Uint8Array();
-  if (length !== "chunked" && length > max) throw new HttpError(413, `A body over ${max} bytes`);
-  if (/^100-continue$/i.test(head.headers.get("expect") ?? "")) c.out.push(CONTINUE); // the client waits for it
-  if (length !== "chunked") return await c.take(length, ms);
-  const chunks: Uint8Array[] = [];
-  for (let total = 0, n; (n = chunkSize(await c.line(1024, ms))) > 0;) { // size in hex, CRLF, bytes, CRLF; 0 ends
+async function readBody(c: Connection, head: Head, limits: typeof LIMITS): Promise<Uint8Array> { // RFC 9112 6.3, 7.1
+  const { maxBodyBytes: max, idleTimeoutMs: ms } = limits, { size } = head;
+  if (size === 0) return new Uint8Array();
+  if (size !== "chunked" && size > max) throw new HttpError(413, `A body over ${max} bytes`);
+  if (head.headers.has("expect") && !head.http10) c.out.push(CONTINUE); // a 1.1 client waits for it to send the body
+  if (size !== "chunked") return await c.take(size, ms);
+  const chunks: Uint8Array[] = []; // each: its size in hex (";extensions" ignored), CRLF, bytes, CRLF; size 0 ends
+  for (let total = 0, n; (n = chunkSize(await c.line(1024, Date.now() + ms))) > 0;) {
     if ((total += n) > max) throw new HttpError(413, `A body over ${max} bytes`);
     chunks.push(await c.take(n, ms));
-    if (await c.line(2, ms) !== "") throw new HttpError(400, "A chunk longer than its size");
+    if (await c.line(2, Date.now() + ms) !== "") throw new HttpError(400, "A chunk longer than its size");
   }
-  while (await c.line(limits.maxHeaderBytes, ms, 431) !== ""); // trailer fields: read, and dropped
+  while (await c.line(limits.maxHeaderBytes, Date.now() + ms, 431) !== ""); // trailer fields: read, and dropped
   return concat(chunks);
 }
 
 function chunkSize(line: string): number {
-  const size = /^([\da-fA-F]{1,8})[\t ]*(;.*)?$/.exec(line); // chunk extensions (";a=b") are ignored
-  if (!size) throw new HttpError(400, `A malformed chunk size ${JSON.stringify(line.slice(0, 20))}`);
-  return parseInt(size[1], 16);
+  const hex = /^([\da-fA-F]{1,8})[\t ]*(;.*)?$/.exec(line)?.[1];
+  if (hex === undefined) throw new HttpError(400, `A malformed chunk size ${JSON.stringify(line.slice(0, 20))}`);
+  return parseInt(hex, 16);
 }
 
-/** How to make a {@linkcode Request}: header fields, a body, the client's address. */
+/** How to make a {@linkcode Request}: its header fields, its body, the client's address. */
 export type RequestInit = {
   headers?: HeadersInit;
   body?: string | Uint8Array | Promise<Uint8Array>;
   remoteAddr?: string;
 };
 
-/**
- * An HTTP request as a handler sees it. For `GET /users/42?tab=posts` on the route "/users/:id", `req.method` is
- * "GET", `req.path` "/users/42", `req.query.get("tab")` "posts", `req.params.id` "42", `await req.text()` "".
- */
+/** A request, e.g. `GET /users/42?a=1` on "/users/:id": `req.path` "/users/42", `req.params.id` "42". */
 export class Request<P extends Record<string, string> = Record<string, string>> {
   /** The full URL, its dot segments ("/a/../b") already resolved. */
   readonly url: URL;
@@ -221,18 +191,17 @@ export class Request<P extends Record<string, string> = Record<string, string>> 
   readonly path: string;
   /** The header fields; their names are case-insensitive. */
   readonly headers: Headers;
+  /** The client's IP address. */
+  readonly remoteAddr: string;
   /** What the route's pattern captured, percent-decoded: "/users/:id" gives `{ id }`. */
   params = {} as P;
   #body: string | Uint8Array | Promise<Uint8Array>;
   /** Makes a request with a `method` such as "GET", as the server does; tests can too. */
   constructor(readonly method: string, url: string | URL, init: RequestInit = {}) {
-    [this.url, this.#body] = [typeof url === "string" ? new URL(url) : url, init.body ?? ""];
-    this.path = this.url.pathname;
+    this.url = typeof url === "string" ? new URL(url) : url;
     this.headers = init.headers instanceof Headers ? init.headers : new Headers(init.headers);
-    this.remoteAddr = init.remoteAddr ?? "";
+    [this.path, this.remoteAddr, this.#body] = [this.url.pathname, init.remoteAddr ?? "", init.body ?? ""];
   }
-  /** The client's IP address. */
-  readonly remoteAddr: string;
   /** The query string's parameters. */
   get query(): URLSearchParams {
     return this.url.searchParams;
@@ -259,62 +228,47 @@ export class Request<P extends Record<string, string> = Record<string, string>> 
   async form(): Promise<FormData> {
     const type = this.headers.get("content-type") ?? "";
     if (!/^(application\/x-www-form-urlencoded|multipart\/form-data)\b/i.test(type)) throw new HttpError(415);
-    // The web's Response can already parse both form encodings, so we hand ours to it.
     const form = new globalThis.Response(await this.bytes() as BufferSource, { headers: { "content-type": type } });
-    return await form.formData().catch(refuse("A malformed form"));
+    return await form.formData().catch(refuse("A malformed form")); // the web's Response knows both encodings
   }
 }
 
-/** Makes a `.catch()` handler: the client sent something we can't read, so the error becomes a 400. */
-function refuse(what: string): (err: Error) => never {
-  return (err) => {
-    throw new HttpError(400, `${what}: ${err.message}`);
-  };
-}
+const refuse = (what: string) => (err: Error): never => { // a body we can't read is the client's fault: 400
+  throw new HttpError(400, `${what}: ${err.message}`);
+};
 
 // ====================================================== 3. Response to bytes =======================================
-
 /** A response body: text, bytes, a stream (sent as it comes), or none. */
 export type Body = string | Uint8Array | ReadableStream<Uint8Array> | null;
-/** The status and header fields for a {@linkcode Response}, e.g. `{ status: 201, headers: { location: "/x" } }`. */
+/** The status and header fields of a {@linkcode Response}, e.g. `{ status: 201, headers: { location: "/x" } }`. */
 export type ResponseInit = { status?: number; headers?: HeadersInit };
-
 const MIME_TYPES = new Map(
-  `html text/html; charset=utf-8|css text/css; charset=utf-8|js text/javascript; charset=utf-8|json application/json
-  txt text/plain; charset=utf-8|svg image/svg+xml|png image/png|jpg image/jpeg|jpeg image/jpeg|gif image/gif
-  webp image/webp|ico image/x-icon|mp4 video/mp4|webm video/webm|mp3 audio/mpeg|pdf application/pdf|wasm application/wasm`
+  `html text/html; charset=utf-8|css text/css; charset=utf-8|js text/javascript; charset=utf-8|txt text/plain; charset=utf-8
+  json application/json|svg image/svg+xml|png image/png|jpg image/jpeg|jpeg image/jpeg|gif image/gif|webp image/webp
+  ico image/x-icon|mp4 video/mp4|webm video/webm|mp3 audio/mpeg|pdf application/pdf|wasm application/wasm`
     .split(/\s*[|\n]\s*/).map((s) => [s.slice(0, s.indexOf(" ")), s.slice(s.indexOf(" ") + 1)]),
 );
 
-/**
- * An HTTP response: a status, header fields and a body, e.g. `Response.json({ ok: true }, { status: 201 })`.
- * Handlers may return one, or something simpler that {@linkcode App} turns into one. Several cookies:
- * `res.headers.append("set-cookie", "a=1; HttpOnly")` once for each.
- */
+/** A response, e.g. `Response.json({ ok: true }, { status: 201 })`; cookies: `headers.append("set-cookie", c)`. */
 export class Response {
   /** The status code, e.g. 200. */
   status: number;
   /** The header fields; the server adds Date and the framing fields, such as Content-Length. */
   readonly headers: Headers;
-  /** Makes a response; a text `body` is text/plain unless said otherwise, bytes or a stream application/octet-stream. */
-  constructor(public body: Body = null, init: ResponseInit = {}) {
-    this.status = init.status ?? 200;
-    if (!(this.status >= 200 && this.status <= 599)) throw new RangeError(`Status ${init.status} is not 200-599`);
-    this.headers = new Headers(init.headers);
-    if (body === null || this.headers.has("content-type")) return;
-    this.headers.set(
-      "content-type",
-      typeof body === "string" ? "text/plain; charset=utf-8" : "application/octet-stream",
-    );
+  /** Makes a response; the content type defaults to `type`, or text/plain for text, octet-stream for bytes. */
+  constructor(public body: Body = null, init: ResponseInit = {}, type?: string) {
+    [this.status, this.headers] = [init.status ?? 200, new Headers(init.headers)];
+    if (!Number.isInteger(this.status) || this.status < 200 || this.status > 599) {
+      throw new RangeError("Status not 200-599");
+    }
+    type ??= typeof body === "string" ? "text/plain; charset=utf-8" : "application/octet-stream";
+    if (body !== null && !this.headers.has("content-type")) this.headers.set("content-type", type);
   }
   /** An HTML page, e.g. `Response.html("<h1>Hi</h1>")`. */
-  static html(html: string, init?: ResponseInit): Response {
-    return typed(html, "text/html; charset=utf-8", init);
-  }
+  static html = (html: string, init?: ResponseInit): Response => new Response(html, init, "text/html; charset=utf-8");
   /** A JSON document, e.g. `Response.json({ id: 7 }, { status: 201 })`. */
-  static json(data: unknown, init?: ResponseInit): Response {
-    return typed(JSON.stringify(data) ?? "null", "application/json", init);
-  }
+  static json = (data: unknown, init?: ResponseInit): Response =>
+    new Response(JSON.stringify(data) ?? "null", init, "application/json");
   /** A redirect: 302 by default; 303 after a form post; 307 or 308 to keep the method. */
   static redirect(location: string | URL, status = 302): Response {
     if (![301, 302, 303, 307, 308].includes(status)) throw new RangeError(`${status} is not a redirect status`);
@@ -322,44 +276,24 @@ export class Response {
   }
   /** A file, streamed from disk rather than read whole; HttpError 404 if it is missing or not a file. */
   static async file(path: string, init?: ResponseInit): Promise<Response> {
-    const file = await Deno.open(path).catch((err) => {
-      throw err instanceof Deno.errors.NotFound ? new HttpError(404, "No such file") : err;
-    });
+    const file = await Deno.open(path).catch((e) => Promise.reject(e instanceof Deno.errors.NotFound ? NO_FILE : e));
     const { isFile, size } = await file.stat();
-    if (!isFile) throw (file.close(), new HttpError(404, "No such file"));
-    const res = typed(file.readable, MIME_TYPES.get(path.slice(path.lastIndexOf(".") + 1).toLowerCase()), init);
+    if (!isFile) throw (file.close(), NO_FILE);
+    const res = new Response(file.readable, init, MIME_TYPES.get(path.slice(path.lastIndexOf(".") + 1).toLowerCase()));
     res.headers.set("content-length", String(size)); // the length is known, so no need for chunked framing
     return res;
   }
 }
 
-function typed(body: Body, type = "application/octet-stream", init: ResponseInit = {}): Response {
-  const res = new Response(body, { ...init, headers: new Headers(init.headers) });
-  if (!new Headers(init.headers).has("content-type")) res.headers.set("content-type", type);
-  return res;
-}
-
+const NO_FILE = new HttpError(404, "No such file"), CRLF = encoder.encode("\r\n");
+const reply = (status: number) =>
+  // for when there is nobody to ask: a slow client, a full server
+  encoder.encode(`HTTP/1.1 ${status} ${STATUS_TEXT.get(status)}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
 const FRAMING = new Set(["content-length", "transfer-encoding", "connection", "date"]); // the server's to write
-const CONTINUE = encoder.encode("HTTP/1.1 100 Continue\r\n\r\n"), CRLF = encoder.encode("\r\n");
-let dateSecond = 0, dateText = "";
+const CONTINUE = encoder.encode("HTTP/1.1 100 Continue\r\n\r\n");
 
-/** The Date field, formatted once a second rather than once a response. */
-function httpDate(): string {
-  const second = Math.floor(Date.now() / 1000);
-  if (second !== dateSecond) [dateSecond, dateText] = [second, new Date().toUTCString()];
-  return dateText;
-}
-
-/** A response ready for the wire: its head, its body, how the body is framed, whether the connection stays open. */
-type Wire = {
-  head: string;
-  body: Uint8Array | ReadableStream<Uint8Array> | null;
-  chunked: boolean;
-  keepAlive: boolean;
-};
-
-/** Decides how a response is sent (RFC 9112 6): the status line, the fields, and how the body's end is marked. */
-function frame(res: Response, method: string, http10: boolean, keepAlive: boolean): Wire {
+/** Sends a response (RFC 9112 6): a head with the framing, then the body; says if the connection may stay open. */
+async function send(c: Connection, res: Response, method: string, http10: boolean, keepAlive: boolean, trace: boolean) {
   const { status, headers } = res, declared = headers.get("content-length");
   let body = typeof res.body === "string" ? encoder.encode(res.body) : res.body; // a length counts bytes: "é" is 2
   let framing = "", chunked = false;
@@ -371,35 +305,36 @@ function frame(res: Response, method: string, http10: boolean, keepAlive: boolea
   else [framing, chunked] = ["transfer-encoding: chunked\r\n", true];
   if (method === "HEAD") body = drop(body); // the fields GET would send, its length included, but no body
   if (/\bclose\b/i.test(headers.get("connection") ?? "")) keepAlive = false;
-  let head = `HTTP/1.1 ${status} ${STATUS_TEXT.get(status) ?? "Unknown"}\r\ndate: ${httpDate()}\r\n${framing}`;
+  let head = `HTTP/1.1 ${status} ${STATUS_TEXT.get(status) ?? "Unknown"}\r\n${framing}`;
   for (const [name, value] of headers) if (!FRAMING.has(name)) head += `${name}: ${value}\r\n`; // Set-Cookie: 1 each
-  head += keepAlive ? (http10 ? "connection: keep-alive\r\n\r\n" : "\r\n") : "connection: close\r\n\r\n";
-  return { head, body, chunked, keepAlive };
-}
-
-function drop(body: Body): null {
-  if (body instanceof ReadableStream) body.cancel(); // so that its source can let go, e.g. close its file
-  return null;
-}
-
-/** Sends a stream as it comes, and returns how many bytes it sent. */
-async function sendStream(c: Connection, stream: ReadableStream<Uint8Array>, chunked: boolean): Promise<number> {
+  head += `date: ${new Date().toUTCString()}\r\n${
+    keepAlive ? (http10 ? "connection: keep-alive\r\n" : "") : "connection: close\r\n"
+  }\r\n`;
+  if (trace) show(head, "->", chunked ? "chunked" : "as its fields say");
+  if (!(body instanceof ReadableStream)) { // it waits for our next read or the close: pipelined answers leave together
+    c.out.push(encoder.encode(head), ...(body ? [body] : []));
+    return { keepAlive, sent: body?.length ?? 0 };
+  }
   let sent = 0;
-  for await (const chunk of stream) { // if a write throws (the client left), leaving the loop cancels the stream
+  await c.flush(encoder.encode(head));
+  for await (const chunk of body) { // if a write throws (the client left), leaving the loop cancels the stream
     if (chunk.length === 0) continue; // an empty chunk would say "the body ends here"
     sent += chunk.length;
     await c.flush(chunked ? concat([encoder.encode(`${chunk.length.toString(16)}\r\n`), chunk, CRLF]) : chunk);
   }
   if (chunked) await c.flush(encoder.encode("0\r\n\r\n"));
-  return sent;
+  return { keepAlive: keepAlive && (chunked || sent === Number(declared)), sent }; // it lied about its length: close
+}
+
+function drop(body: Body): null {
+  if (body instanceof ReadableStream) body.cancel().catch(() => {}); // its source may let go, e.g. close a file
+  return null;
 }
 
 // ====================================================== 4. Router ==================================================
-
 type Param<S> = S extends `:${infer Name}` ? { [K in Name]: string } : S extends "*" ? { "*": string } : unknown;
 /** What a route pattern captures: `Params<"/users/:id/*">` is `{ id: string } & { "*": string }`. */
 export type Params<P extends string> = P extends `${infer S}/${infer Rest}` ? Param<S> & Params<Rest> : Param<P>;
-
 type Route<T> = { value: T; names: string[]; pattern: string };
 type Node<T> = { routes: Map<string, Route<T>>; children: Map<string, Node<T>>; param?: Node<T>; rest?: Node<T> };
 type Found<T> = [Route<T>, string[]] | undefined;
@@ -407,29 +342,21 @@ const node = <T>(): Node<T> => ({ routes: new Map(), children: new Map() });
 const SEGMENT = /^(:[A-Za-z_]\w*|\*|[\w\-.~!$&'()+,;=:@]*)$/; // a :param, a *, or characters a URL path allows
 
 /**
- * Finds where a method and a path lead, in a tree of path segments: a lookup costs one Map get per segment, so a
- * thousand routes cost about what ten do.
- *
- * @example
- * ```ts
- * import { Router } from "./mod.ts";
- * const router = new Router<string>().add("GET", "/users/:id", "show a user");
- * console.assert(router.match("GET", "/users/42")?.params.id === "42");
- * ```
+ * Maps a method and a path to a value: `router.add("GET", "/users/:id", x).match("GET", "/users/7")` gives
+ * `{ value: x, params: { id: "7" } }`. Routes live in a tree of segments: a thousand cost about what ten do.
  */
 export class Router<T> {
   #tree: Node<T> = node();
-  /** Adds a route; a malformed pattern, or a second route for the same method and path, throws and says why. */
+  /** Adds a route like "/users/:id" or "/files/*"; a malformed pattern or a second route for it throws. */
   add(method: string, pattern: string, value: T): this {
-    if (!pattern.startsWith("/")) throw new Error(`Route "${pattern}" must start with "/", e.g. "/${pattern}"`);
     const names: string[] = [];
     let at = this.#tree;
     for (const s of pattern.split("/").slice(1)) {
-      const bad = !SEGMENT.test(s) || s === "." || s === ".." || (s[0] === ":" && names.includes(s.slice(1)));
-      if (bad || names.at(-1) === "*") {
+      const bad = !SEGMENT.test(s) || /^\.\.?$/.test(s) || names.at(-1) === "*" || names.includes(s.slice(1));
+      if (bad || pattern[0] !== "/") {
         throw new Error(
-          `Bad route "${pattern}" at "${s}": name each param once (":id"), put "*" only at the end, ` +
-            `and use only characters a URL path may hold (no "?", "%", spaces)`,
+          `Bad route "${pattern}" at "${s}": start with "/"; use a URL's characters (no "?", "%" or ` +
+            `spaces), ":name" once per name, "*" only at the end`,
         );
       }
       if (s === "*" || s[0] === ":") names.push(s === "*" ? s : s.slice(1));
@@ -439,22 +366,25 @@ export class Router<T> {
     }
     const old = at.routes.get(method);
     if (old) throw new Error(`Route ${method} ${pattern} clashes with ${method} ${old.pattern}: keep one of them`);
-    at.routes.set(method, { value, names, pattern });
-    return this;
+    return (at.routes.set(method, { value, names, pattern }), this);
   }
   /** The route's value and params; null if no route has the path (a 404); HttpError 405 with `Allow` if no method. */
   match(method: string, path: string): { value: T; params: Record<string, string> } | null {
-    const allowed = new Set<string>(), found = find(this.#tree, path.split("/").slice(1), 0, method, allowed, []);
-    if (found) {
-      const [route, values] = found;
-      try {
-        return {
-          value: route.value,
-          params: Object.fromEntries(route.names.map((n, i) => [n, decodeURIComponent(values[i])])),
-        };
-      } catch {
-        throw new HttpError(400, "A malformed %-escape in the path");
-      }
+    const allowed = new Set<string>(), segments = path.split("/").slice(1);
+    const pick = (routes: Map<string, Route<T>>, values: string[]): Found<T> => { // HEAD may use GET (RFC 9110 9.3.2)
+      const route = routes.get(method) ?? (method === "HEAD" ? routes.get("GET") : undefined);
+      if (route) return [route, values];
+      routes.forEach((_, m) => allowed.add(m)); // the path exists, but not with this method: remember for Allow
+    };
+    const walk = (at: Node<T>, i: number, values: string[]): Found<T> => { // a static child, else :param, else *
+      const s = segments[i], child = at.children.get(s);
+      const found = i === segments.length ? pick(at.routes, values) : (child && walk(child, i + 1, values)) ??
+        (at.param && s !== "" ? walk(at.param, i + 1, [...values, s]) : undefined);
+      return found ?? (at.rest && pick(at.rest.routes, [...values, segments.slice(i).join("/")]));
+    };
+    const [route, values] = walk(this.#tree, 0, []) ?? [];
+    if (route) {
+      return { value: route.value, params: Object.fromEntries(route.names.map((n, i) => [n, decode(values![i])])) };
     }
     if (allowed.size === 0) return null;
     const allow = [...allowed, ...(allowed.has("GET") ? ["HEAD"] : []), "OPTIONS"].join(", ");
@@ -462,32 +392,15 @@ export class Router<T> {
   }
 }
 
-/** The route for `method` (a HEAD may use GET's: RFC 9110 9.3.2); else it notes which methods there are. */
-function pick<T>(routes: Map<string, Route<T>>, method: string, allowed: Set<string>, values: string[]): Found<T> {
-  const route = routes.get(method) ?? (method === "HEAD" ? routes.get("GET") : undefined);
-  if (route) return [route, values];
-  routes.forEach((_, m) => allowed.add(m));
-}
-
-/** Walks the tree a segment at a time: a static child first, then a `:param`, then a `*` that takes all the rest. */
-function find<T>(
-  at: Node<T>,
-  segments: string[],
-  i: number,
-  method: string,
-  allowed: Set<string>,
-  values: string[],
-): Found<T> {
-  const s = segments[i], child = at.children.get(s);
-  const found = i === segments.length
-    ? pick(at.routes, method, allowed, values)
-    : (child && find(child, segments, i + 1, method, allowed, values)) ??
-      (at.param && s !== "" ? find(at.param, segments, i + 1, method, allowed, [...values, s]) : undefined);
-  return found ?? (at.rest && pick(at.rest.routes, method, allowed, [...values, segments.slice(i).join("/")]));
+function decode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    throw new HttpError(400, `A malformed %-escape in ${JSON.stringify(value)}`);
+  }
 }
 
 // ====================================================== 5. App =====================================================
-
 /** What a handler may return: a Response; text; bytes or a stream; null for 204; anything else goes as JSON. */
 export type Result = Response | Body | Record<string, unknown> | unknown[] | number | boolean;
 /** A route handler, e.g. `(req) => ({ id: req.params.id })`. */
@@ -496,15 +409,12 @@ export type Handler<P = Record<string, string>> = (
 ) => Result | Promise<Result>;
 /** Middleware wraps the rest of the chain, which `next()` runs, e.g. `(req, next) => next()`. */
 export type Middleware = (req: Request, next: () => Promise<Response>) => Result | Promise<Result>;
-/** Turns anything thrown into the response to send. */
-export type ErrorHandler = (err: unknown, req: Request) => Response | Promise<Response>;
 
-const NOT_FOUND: Handler = (req) => new Response(`Nothing at ${req.path}`, { status: 404 });
-const ON_ERROR = (err: unknown): Response => { // an HttpError is its own answer; anything else is a 500 that says no more
-  if (err instanceof HttpError) return new Response(err.expose ? err.message : STATUS_TEXT.get(err.status)!, err);
+function errorResponse(err: unknown): Response { // an HttpError answers itself; anything else: a 500 saying no more
+  if (err instanceof HttpError) return new Response(err.status < 500 ? err.message : STATUS_TEXT.get(err.status)!, err);
   console.error(err); // the details stay in the server's log: a stack trace could help an attacker
   return new Response("Internal Server Error", { status: 500 });
-};
+}
 
 function toResponse(result: Result | void, who: string): Response {
   if (result instanceof Response) return result;
@@ -515,66 +425,46 @@ function toResponse(result: Result | void, who: string): Response {
 }
 
 /**
- * An application: middleware and routes. It runs on groundwork's own {@linkcode Server} with `listen()`, and on
- * anything that takes a `fetch` function: `Deno.serve(app.fetch)`, or `export default app` for `deno serve`.
- *
- * @example
- * ```ts
- * import { App } from "./mod.ts";
- * const app = new App().get("/hi/:name", (req) => `Hi, ${req.params.name}!`);
- * console.assert(await (await app.fetch(new Request("http://localhost/hi/Ada"))).text() === "Hi, Ada!");
- * ```
+ * Middleware and routes, e.g. `new App().get("/hi/:name", (req) => "Hi " + req.params.name)`. It runs on our own
+ * {@linkcode Server} with `listen()`, or via `fetch`: `Deno.serve(app.fetch)`, or `export default app`.
  */
 export class App {
   #router = new Router<Handler>();
   #middleware: Middleware[] = [];
   /** The answer for a path that no route has; replace it to change the 404 page. */
-  notFound: Handler = NOT_FOUND;
+  notFound: Handler = (req) => new Response(`Nothing at ${req.path}`, { status: 404 });
   /** Turns anything thrown into a response; replace it to show errors your way. */
-  onError: ErrorHandler = ON_ERROR;
+  onError: (err: unknown, req: Request) => Response | Promise<Response> = errorResponse;
   /** Makes an app; `maxBodyBytes` caps request bodies (413 beyond) on `listen()` and `fetch` alike. */
   constructor(readonly options: { maxBodyBytes?: number } = {}) {}
   /** Adds middleware; each runs around those added after it, and around the handler. */
   use(middleware: Middleware): this {
     if (typeof middleware !== "function") throw new TypeError(`use() takes a function, not ${typeof middleware}`);
-    this.#middleware.push(middleware);
-    return this;
+    return (this.#middleware.push(middleware), this);
   }
   /** Routes requests with `method` for `path`, e.g. "/users/:id" or "/static/*", to `handler`. */
   on<P extends string>(method: string, path: P, handler: Handler<Params<P>>): this {
     if (!TOKEN.test(method)) throw new TypeError(`"${method}" is not an HTTP method`);
-    this.#router.add(method.toUpperCase(), path, handler as Handler);
-    return this;
+    return this.#router.add(method.toUpperCase(), path, handler as Handler), this;
   }
   /** Routes GET requests, and so HEAD ones. */
-  get<P extends string>(path: P, handler: Handler<Params<P>>): this {
-    return this.on("GET", path, handler);
-  }
+  get = <P extends string>(path: P, handler: Handler<Params<P>>): this => this.on("GET", path, handler);
   /** Routes POST requests. */
-  post<P extends string>(path: P, handler: Handler<Params<P>>): this {
-    return this.on("POST", path, handler);
-  }
+  post = <P extends string>(path: P, handler: Handler<Params<P>>): this => this.on("POST", path, handler);
   /** Routes PUT requests. */
-  put<P extends string>(path: P, handler: Handler<Params<P>>): this {
-    return this.on("PUT", path, handler);
-  }
+  put = <P extends string>(path: P, handler: Handler<Params<P>>): this => this.on("PUT", path, handler);
   /** Routes PATCH requests. */
-  patch<P extends string>(path: P, handler: Handler<Params<P>>): this {
-    return this.on("PATCH", path, handler);
-  }
+  patch = <P extends string>(path: P, handler: Handler<Params<P>>): this => this.on("PATCH", path, handler);
   /** Routes DELETE requests. */
-  delete<P extends string>(path: P, handler: Handler<Params<P>>): this {
-    return this.on("DELETE", path, handler);
-  }
+  delete = <P extends string>(path: P, handler: Handler<Params<P>>): this => this.on("DELETE", path, handler);
   /** Answers one request: the middleware in order, then the route's handler. It never throws. */
   async handle(req: Request): Promise<Response> {
     let called = -1;
     const next = async (i: number): Promise<Response> => {
       if (i <= called) throw new Error("A middleware called next() twice: call it once");
       called = i;
-      if (i < this.#middleware.length) {
-        return toResponse(await this.#middleware[i](req, () => next(i + 1)), "A middleware");
-      }
+      const mw = this.#middleware[i];
+      if (mw) return toResponse(await mw(req, () => next(i + 1)), "A middleware");
       const route = this.#router.match(req.method, req.path);
       if (!route) return toResponse(await this.notFound(req), "notFound");
       req.params = route.params;
@@ -588,21 +478,15 @@ export class App {
     }
   }
   /** Answers a web Request with a web Response: what `Deno.serve(app.fetch)` and `deno serve` call. */
-  fetch = async (
-    request: globalThis.Request,
-    info?: Deno.ServeHandlerInfo<Deno.NetAddr>,
-  ): Promise<globalThis.Response> => {
+  fetch = async (request: globalThis.Request, info?: Deno.ServeHandlerInfo): Promise<globalThis.Response> => {
     const body = request.body ? readAll(request.body, this.options.maxBodyBytes ?? LIMITS.maxBodyBytes) : undefined;
     body?.catch(() => {}); // a body over the limit is a 413 for the handler that reads it
-    const remoteAddr = info?.remoteAddr.hostname;
+    const remoteAddr = (info?.remoteAddr as Deno.NetAddr | undefined)?.hostname;
     const res = await this.handle(
       new Request(request.method, request.url, { headers: request.headers, body, remoteAddr }),
     );
     const bodiless = res.status === 204 || res.status === 304 || request.method === "HEAD";
-    return new globalThis.Response((bodiless ? drop(res.body) : res.body) as BodyInit | null, {
-      status: res.status,
-      headers: res.headers,
-    });
+    return new globalThis.Response((bodiless ? drop(res.body) : res.body) as BodyInit, res);
   };
   /** Serves the app on groundwork's own {@linkcode Server}; resolves once it is listening. */
   async listen(options: ServerOptions = {}): Promise<Server> {
@@ -613,44 +497,29 @@ export class App {
   }
 }
 
-/** Reads a stream whole, refusing more than `limit` bytes as they arrive. */
-async function readAll(stream: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array> {
+async function readAll(stream: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array> { // within `limit`
   const parts: Uint8Array[] = [];
   for await (const part of stream) if ((limit -= parts[parts.push(part) - 1].length) < 0) throw new HttpError(413);
   return concat(parts);
 }
 
 // ====================================================== 6. Server ==================================================
-
 /** Where a {@linkcode Server} listens, what it prints, and any {@linkcode LIMITS} to change. */
 export type ServerOptions = Partial<typeof LIMITS> & {
-  port?: number; // 0 picks a free port; the default is `--port N` from the command line, PORT, or 8000
+  port?: number; // 0 picks a free port; by default: `--port N` from the command line, else PORT, else 8000
   hostname?: string; // the default "0.0.0.0" is every interface
   reusePort?: boolean; // several processes share one port (Linux; Deno asks for --unstable-net)
   log?: boolean; // an access-log line per request on stderr; on by default
   trace?: boolean; // print every head as it was on the wire, \r\n shown (also: GROUNDWORK_TRACE=1)
 };
-
 const GONE = [Deno.errors.BadResource, Deno.errors.BrokenPipe, Deno.errors.ConnectionReset, Deno.errors.Interrupted];
-const reply = (status: number) =>
-  encoder.encode(`HTTP/1.1 ${status} ${STATUS_TEXT.get(status)}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
 
 /**
- * An HTTP/1.1 server on plain TCP. It knows nothing of routing: it turns bytes into a {@linkcode Request}, calls its
- * handler, and turns the {@linkcode Response} back into bytes (the split Python calls WSGI).
- *
- * @example
- * ```ts
- * import { Response, Server } from "./mod.ts";
- * const server = new Server(() => new Response("hi"), { port: 0, log: false });
- * const { port } = await server.listen();
- * console.assert(await (await fetch(`http://127.0.0.1:${port}/`)).text() === "hi");
- * await server.close();
- * ```
+ * HTTP/1.1 on TCP, e.g. `new Server((req) => new Response("hi")).listen()`. It knows no routes: bytes to a Request,
+ * the handler, its Response to bytes (the split Python calls WSGI).
  */
 export class Server {
-  /** The limits in force: the {@linkcode LIMITS}, with the options' changes. */
-  readonly limits: typeof LIMITS;
+  #limits: typeof LIMITS;
   #listener?: Deno.TcpListener;
   #accepting?: Promise<void>;
   #connections = new Map<Connection, Promise<void>>();
@@ -658,14 +527,12 @@ export class Server {
   /** Makes a server that answers with `handler`; nothing happens until `listen()`. */
   constructor(readonly handler: (req: Request) => Response | Promise<Response>, readonly options: ServerOptions = {}) {
     const limits = Object.entries(LIMITS).map(([name, value]) => [name, options[name as keyof typeof LIMITS] ?? value]);
-    this.limits = Object.fromEntries(limits) as typeof LIMITS;
+    this.#limits = Object.fromEntries(limits);
   }
   /** Binds the port and starts accepting; resolves with the address bound (with port 0, a free one). */
   listen(): Promise<Deno.NetAddr> {
-    const flag = Deno.args.indexOf("--port"); // by default: `--port N`, else the PORT variable, else 8000
-    const { port = Number(flag >= 0 ? Deno.args[flag + 1] : env("PORT") ?? 8000), hostname = "0.0.0.0" } = this.options;
-    if (!(port >= 0 && port < 65536)) throw new TypeError(`Port ${port} is not 0-65535: try --port 8080`);
-    const reusePort = this.options.reusePort;
+    const flag = Deno.args.indexOf("--port"), { hostname = "0.0.0.0", reusePort } = this.options;
+    const port = this.options.port ?? Number(flag >= 0 ? Deno.args[flag + 1] : env("PORT") ?? 8000);
     this.#listener = Deno.listen({ port, hostname, reusePort } as Deno.TcpListenOptions);
     this.#accepting = this.#accept(this.#listener);
     return Promise.resolve(this.#listener.addr);
@@ -680,7 +547,7 @@ export class Server {
   }
   async #accept(listener: Deno.TcpListener): Promise<void> {
     for await (const conn of listener) {
-      if (this.#connections.size >= this.limits.maxConnections) { // say why, then hang up
+      if (this.#connections.size >= this.#limits.maxConnections) { // say why, then hang up
         conn.write(reply(503)).catch(() => {}).finally(() => conn.close());
         continue;
       }
@@ -690,59 +557,52 @@ export class Server {
       this.#connections.set(c, done.finally(() => (c.close(), this.#connections.delete(c))));
     }
   }
-  /** Answers requests on one connection, until either side ends it. */
-  async #serve(c: Connection): Promise<void> {
-    const { limits, options } = this, trace = options.trace ?? env("GROUNDWORK_TRACE") === "1";
+  async #serve(c: Connection): Promise<void> { // requests on one connection, until either side ends it
+    const limits = this.#limits, trace = this.options.trace ?? env("GROUNDWORK_TRACE") === "1";
     while (!this.#closing) {
       c.state = "idle"; // between requests: wait for the next one's first byte, but not forever
-      if (c.buffered === 0 && !(await c.fill(limits.idleTimeoutMs))) return; // the client hung up
+      if (c.buffered === 0 && !(await c.fill(Date.now() + limits.idleTimeoutMs))) return; // the client hung up
       const started = performance.now();
       let head: Head | undefined, req: Request | undefined, res: Response, keepAlive = false;
       try {
         c.state = "head";
         head = await readHead(c, limits);
         c.state = "busy";
-        if (trace) show(c, "<-", head.lines.join("\r\n") + "\r\n\r\n", head.length === "chunked" ? "chunked" : `${head.length} bytes`);
-        const body = await readBody(c, head, limits), remoteAddr = c.conn.remoteAddr.hostname;
-        req = new Request(head.method, head.url, { headers: head.headers, body, remoteAddr });
-        const connection = head.headers.get("connection") ?? ""; // 1.1 keeps the connection unless told; 1.0 if told
-        keepAlive = head.http10 ? /\bkeep-alive\b/i.test(connection) : !/\bclose\b/i.test(connection);
-        res = await Promise.resolve(req).then(this.handler).catch(ON_ERROR);
+        if (trace) {
+          show([...head.lines, "", ""].join("\r\n"), "<-", `${head.size}${head.size === "chunked" ? "" : " bytes"}`);
+        }
+        const body = await readBody(c, head, limits), connection = head.headers.get("connection") ?? "";
+        req = new Request(head.method, head.url, {
+          headers: head.headers,
+          body,
+          remoteAddr: c.conn.remoteAddr.hostname,
+        });
+        keepAlive = head.http10 ? /\bkeep-alive\b/i.test(connection) : !/\bclose\b/i.test(connection); // 1.1: unless told
+        res = await Promise.resolve(req).then(this.handler).catch(errorResponse);
       } catch (err) {
         if (!(err instanceof HttpError)) throw err; // the socket failed: there is no one to answer
-        res = ON_ERROR(err); // a malformed request: the bytes after it can't be trusted, so close after answering
+        res = errorResponse(err); // a malformed request: the bytes after it can't be trusted, so close after answering
       }
-      const wire = frame(res, head?.method ?? "GET", head?.http10 ?? false, keepAlive && !this.#closing);
-      if (trace) show(c, "->", wire.head, wire.chunked ? "chunked" : "as the fields above say");
-      let sent = wire.body instanceof Uint8Array ? wire.body.length : 0;
-      if (wire.body instanceof ReadableStream) {
-        await c.flush(encoder.encode(wire.head));
-        sent = await sendStream(c, wire.body, wire.chunked); // a stream shorter or longer than it said: close
-        if (!wire.chunked && sent !== Number(res.headers.get("content-length") ?? sent)) wire.keepAlive = false;
-      } else {
-        c.out.push(encoder.encode(wire.head), ...(wire.body ? [wire.body] : [])); // sent with the next read or close
-        if (c.out.length > 32) await c.flush(); // pipelined answers wait to leave in one write, but not too many
-      }
+      const done = await send(c, res, head?.method ?? "GET", head?.http10 ?? false, keepAlive && !this.#closing, trace);
+      if (c.out.length > 64) await c.flush(); // pipelined answers leave together, but not too many at once
       const ms = (performance.now() - started).toFixed(1);
-      if (options.log ?? true) console.error(`${head?.method} ${req?.path} ${res.status} ${sent}B ${ms}ms`);
-      if (!wire.keepAlive) return;
+      if (this.options.log ?? true) console.error(`${head?.method} ${req?.path} ${res.status} ${done.sent}B ${ms}ms`);
+      if (!done.keepAlive) return;
     }
   }
 }
 
-/** Prints a head as it was on the wire, each line's \r\n shown, for the `trace` option. */
-function show(c: Connection, arrow: string, head: string, body: string): void {
-  const lines = head.split("\r\n").slice(0, -1).map((line) => `  ${arrow} ${line}\\r\\n`);
-  console.error(`[${c.conn.remoteAddr.hostname}:${c.conn.remoteAddr.port}]\n${lines.join("\n")}`);
-  console.error(`  (the empty line ends the head; the body: ${body})`);
+function show(head: string, arrow: string, body: string): void { // a head as it was on the wire, \r\n and all
+  console.error(
+    `  ${arrow} ${head.replaceAll("\r\n", `\\r\\n\n  ${arrow} `)}(the empty line ends the head; body: ${body})`,
+  );
 }
 
-function unlessGone(err: unknown): void {
+function unlessGone(err: unknown): void { // a client that hung up is no news; anything else is a bug to report
   if (!GONE.some((E) => err instanceof E)) console.error("groundwork: a connection failed:", err);
 }
 
-/** Reads an environment variable if allowed, without a prompt: `deno run --allow-net` must never stop to ask. */
-function env(name: string): string | undefined {
-  const allowed = Deno.permissions.querySync?.({ name: "env", variable: name }).state === "granted";
-  return allowed ? Deno.env.get(name) : undefined;
+function env(name: string): string | undefined { // if allowed, and never with a prompt: --allow-net alone must run
+  const granted = Deno.permissions.querySync?.({ name: "env", variable: name }).state === "granted";
+  return granted ? Deno.env.get(name) : undefined;
 }

@@ -125,3 +125,80 @@ export function get(path: string, ...fields: string[]): string {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A connection kept open across requests, for tests about what happens between them: keep-alive, timeouts, closes.
+ * Each wait lasts at most `timeoutMs`; past it, the connection is closed, so a test fails rather than hangs.
+ */
+export class Client {
+  /** Everything received so far, one character per byte. */
+  text = "";
+  #taken = 0; // responses already handed out by next()
+  #ended: "open" | "closed by the server" | "timed out" = "open";
+  private constructor(readonly conn: Deno.TcpConn) {}
+  /** Connects to 127.0.0.1:`port`. */
+  static async connect(port: number): Promise<Client> {
+    return new Client(await Deno.connect({ hostname: "127.0.0.1", port }));
+  }
+  /** Writes all of `bytes`. */
+  async send(bytes: string | Uint8Array): Promise<void> {
+    let data = typeof bytes === "string" ? encoder.encode(bytes) : bytes;
+    while (data.length > 0) data = data.subarray(await this.conn.write(data));
+  }
+  /** Reads until `count` more complete responses are in (interim 1xx ones skipped), the server closes, or time's up. */
+  async next(count = 1, options: { method?: string; timeoutMs?: number } = {}): Promise<Parsed[]> {
+    await this.#readUntil(() => parseAll(this.text, options.method).length >= this.#taken + count, options.timeoutMs);
+    const all = parseAll(this.text, options.method), fresh = all.slice(this.#taken, this.#taken + count);
+    this.#taken += fresh.length;
+    return fresh;
+  }
+  /** Reads until `fragment` has arrived; false if the server closed first or time ran out. */
+  until(fragment: string, timeoutMs?: number): Promise<boolean> {
+    return this.#readUntil(() => this.text.includes(fragment), timeoutMs);
+  }
+  /** Reads until the server closes the connection: true if it did, false if time ran out first. */
+  async closedByServer(timeoutMs?: number): Promise<boolean> {
+    await this.#readUntil(() => false, timeoutMs);
+    return this.#ended === "closed by the server";
+  }
+  /** Closes our end (again is fine). */
+  close(): void {
+    try {
+      this.conn.close();
+    } catch { /* closed already */ }
+  }
+  async #readUntil(done: () => boolean, timeoutMs = 3000): Promise<boolean> {
+    const buf = new Uint8Array(64 * 1024), deadline = Date.now() + timeoutMs;
+    while (!done()) {
+      if (this.#ended !== "open") return false;
+      const timer = setTimeout(() => (this.#ended = "timed out", this.close()), Math.max(0, deadline - Date.now()));
+      let n: number | null = null;
+      try {
+        n = await this.conn.read(buf);
+      } catch {
+        n = null; // closed by our timer, or reset by the server
+      } finally {
+        clearTimeout(timer);
+      }
+      if (n === null) {
+        if (this.#ended === "open") this.#ended = "closed by the server";
+        return done();
+      }
+      this.text += new TextDecoder("latin1").decode(buf.subarray(0, n));
+    }
+    return true;
+  }
+}
+
+/** Rejects if `promise` has not settled within `ms`: a guard against a hang, not a timing assertion. */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,430 @@
+// The HTTP benchmark (issue 4): four servers with the same four routes, driven by wrk on 127.0.0.1.
+//   deno task bench                                          (this, then bench/router.ts; writes bench/RESULTS.md)
+//   deno run -A bench/http.ts --duration 1 --rounds 1 --only json,pipeline          (a quick look)
+//
+// Each workload starts the four servers afresh (so each peak RSS belongs to that workload), warms each up, then
+// drives them in turn, A B C D A B C D ..., so that drift in the machine (a noisy neighbour, a CPU clocking down)
+// hits all four alike. A server's figure is the median of its rounds, and its ratio is to raw Deno.serve measured
+// in the same run: absolute numbers say more about this machine than about the servers.
+import { parseArgs } from "node:util";
+
+const flags = parseArgs({
+  args: Deno.args,
+  options: {
+    duration: { type: "string", default: "3" }, // seconds per wrk run
+    rounds: { type: "string", default: "3" },
+    warmup: { type: "string", default: "1" }, // seconds of wrk per server before the rounds, not counted
+    only: { type: "string" }, // comma-separated workload ids, e.g. "hello,json" or "multicore"
+  },
+});
+const DURATION = Number(flags.values.duration), ROUNDS = Number(flags.values.rounds);
+const WARMUP = Number(flags.values.warmup), ONLY = flags.values.only?.split(",");
+const CONNECTIONS = 64, THREADS = 2, DEPTH = 16; // wrk -t2 -c64; 16 requests per write when pipelining
+const HERE = new URL(".", import.meta.url).pathname, RESULTS = `${HERE}RESULTS.md`;
+
+// ====================================================== What runs ==================================================
+
+/** A way to start a server: the `deno` arguments for a port, how many processes share it, extra environment. */
+type Launcher = { id: string; name: string; args: (port: number) => string[]; processes?: number; env?: string };
+
+const run = (file: string, ...extra: string[]) => (port: number) => [
+  "run",
+  "--allow-all",
+  ...extra,
+  `${HERE}servers/${file}`,
+  "--port",
+  String(port),
+];
+const SERVERS: Launcher[] = [
+  { id: "raw", name: "raw Deno.serve", args: run("raw.ts") },
+  { id: "groundwork", name: "groundwork Server", args: run("groundwork.ts") },
+  { id: "fetch", name: "groundwork on Deno.serve", args: run("groundwork_fetch.ts") },
+  { id: "hono", name: "Hono on Deno.serve", args: run("hono.ts") },
+];
+const serve = (
+  port: number,
+) => [
+  "serve",
+  "--allow-all",
+  "--parallel",
+  "--host",
+  "127.0.0.1",
+  "--port",
+  String(port),
+  `${HERE}servers/serve_app.ts`,
+];
+const reuse = (port: number) => [...run("groundwork.ts", "--unstable-net")(port), "--reuse-port"];
+const MULTICORE: Launcher[] = [
+  { id: "serve1", name: "deno serve --parallel, DENO_JOBS=1", args: serve, env: "1" },
+  { id: "serve2", name: "deno serve --parallel, DENO_JOBS=2", args: serve, env: "2" },
+  { id: "reuse1", name: "groundwork Server, reusePort, 1 process", args: reuse, processes: 1 },
+  { id: "reuse2", name: "groundwork Server, reusePort, 2 processes", args: reuse, processes: 2 },
+];
+
+/** A load for wrk: a path, a Lua script that shapes the requests, and extra wrk arguments. */
+type Workload = { id: string; name: string; path: string; lua?: string; wrk?: string[]; noP99?: boolean };
+
+const POST_1K = `wrk.method = "POST"
+wrk.body = string.rep("x", 1024)
+wrk.headers["Content-Type"] = "application/octet-stream"
+`;
+// As in TechEmpower's pipeline.lua: one write carries `depth` requests; wrk waits for all their answers. wrk's
+// latency figures mean nothing here: its correction for coordinated omission assumes one request per round trip,
+// and with 16 it adds samples below the minimum, so Debian's wrk 4.1 reports a p99 of 0 (or of noise). No p99, then.
+const PIPELINE = `init = function(args)
+  local r = {}
+  for i = 1, tonumber(args[1]) do r[i] = wrk.format() end
+  req = table.concat(r)
+end
+request = function() return req end
+`;
+// Every script ends with this: wrk hands us its summary as one JSON line instead of text meant for people.
+const SUMMARY = `done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('\\n{"requests":%d,"us":%d,"p99":%d,"errors":%d}\\n', summary.requests, summary.duration,
+    latency:percentile(99), e.connect + e.read + e.write + e.status + e.timeout))
+end
+`;
+const WORKLOADS: Workload[] = [
+  { id: "hello", name: "GET / (keep-alive)", path: "/" },
+  { id: "json", name: "GET /json (keep-alive)", path: "/json" },
+  { id: "users", name: "GET /users/42 (keep-alive)", path: "/users/42" },
+  { id: "echo", name: "POST /echo 1 KiB (keep-alive)", path: "/echo", lua: POST_1K },
+  { id: "close", name: "GET / (Connection: close)", path: "/", wrk: ["-H", "Connection: close"] },
+  {
+    id: "pipeline",
+    name: `GET / (pipelined x${DEPTH})`,
+    path: "/",
+    lua: PIPELINE,
+    wrk: ["--", String(DEPTH)],
+    noP99: true,
+  },
+];
+const MULTICORE_WORKLOADS = WORKLOADS.filter((w) => w.id === "hello" || w.id === "users");
+
+// ====================================================== Servers as subprocesses ====================================
+
+type Running = { launcher: Launcher; port: number; children: Deno.ChildProcess[]; stderr: Promise<string>[] };
+
+/** Starts a server's processes on a free port and resolves once each listens and the routes answer as they should. */
+async function launch(launcher: Launcher): Promise<Running> {
+  const port = freePort(), children: Deno.ChildProcess[] = [], stderr: Promise<string>[] = [];
+  const env: Record<string, string> = launcher.env ? { DENO_JOBS: launcher.env } : {};
+  for (let i = 0; i < (launcher.processes ?? 1); i++) {
+    const child = new Deno.Command(Deno.execPath(), { args: launcher.args(port), env, stdout: "null", stderr: "piped" })
+      .spawn();
+    children.push(child);
+    stderr.push(new Response(child.stderr).text());
+    await ready(child, stderr.at(-1)!, port, i + 1);
+  }
+  await verify(port, launcher.name);
+  return { launcher, port, children, stderr };
+}
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  listener.close();
+  return listener.addr.port;
+}
+
+/** Waits until `listeners` sockets listen on the port (one per reusePort process) and a request gets an answer. */
+async function ready(child: Deno.ChildProcess, stderr: Promise<string>, port: number, listeners: number) {
+  let exited = false;
+  child.status.then(() => (exited = true));
+  for (const until = Date.now() + 60_000; Date.now() < until;) { // the first run may download Hono from npm
+    if (exited) throw new Error(`The server on port ${port} exited:\n${await stderr}`);
+    if (listening(port) >= listeners && (await ask(port, "GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"))) {
+      return;
+    }
+    await sleep(100);
+  }
+  throw new Error(`No answer on port ${port} within a minute`);
+}
+
+/** How many sockets listen on 127.0.0.1:port, from the kernel's own table (state 0A is LISTEN). */
+function listening(port: number): number {
+  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, "0")}`;
+  return Deno.readTextFileSync("/proc/net/tcp").split("\n").filter((l) => l.includes(`${local} 00000000:0000 0A`))
+    .length;
+}
+
+/** Sends one request on a new connection and returns all the server says until it closes ("" on any failure). */
+async function ask(port: number, request: string): Promise<string> {
+  try {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    const timer = setTimeout(() => conn.close(), 2000);
+    try {
+      await conn.write(new TextEncoder().encode(request));
+      return await new Response(conn.readable).text(); // reading to the end closes the connection
+    } finally {
+      clearTimeout(timer);
+    }
+  } catch {
+    return ""; // not listening yet, or reset: the caller tries again
+  }
+}
+
+/** Checks that the server answers all four routes as the others do, so that all four do the same work. */
+async function verify(port: number, name: string): Promise<void> {
+  const checks: [string, string][] = [
+    ["GET / HTTP/1.1\r\n", "Hello, World!"],
+    ["GET /json HTTP/1.1\r\n", `{"message":"Hello, World!"}`],
+    ["GET /users/42 HTTP/1.1\r\n", `{"id":"42"}`],
+    ["POST /echo HTTP/1.1\r\ncontent-length: 4\r\n", "ping"],
+  ];
+  for (const [head, body] of checks) {
+    const answer = await ask(port, `${head}host: x\r\nconnection: close\r\n\r\n${body === "ping" ? "ping" : ""}`);
+    if (!answer.startsWith("HTTP/1.1 200") || !answer.endsWith(`\r\n\r\n${body}`)) {
+      throw new Error(`${name} answered ${JSON.stringify(head)} wrongly:\n${answer}`);
+    }
+  }
+}
+
+/** The peak resident memory (VmHWM) of the server's processes, summed, in MiB. */
+function peakRss(running: Running): number {
+  const kib = running.children.map((child) => {
+    const status = Deno.readTextFileSync(`/proc/${child.pid}/status`);
+    return Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN);
+  });
+  return kib.reduce((a, b) => a + b, 0) / 1024;
+}
+
+async function stop(running: Running): Promise<void> {
+  for (const child of running.children) {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* it has exited already */ }
+    await child.status;
+  }
+  await Promise.all(running.stderr);
+}
+
+// ====================================================== Driving them with wrk ======================================
+
+type Sample = { rps: number; p99ms: number; errors: number };
+
+/** One wrk run against a server: requests per second, the 99th-percentile latency, and wrk's error count. */
+async function drive(workload: Workload, port: number, seconds: number): Promise<Sample> {
+  const script = await Deno.makeTempFile({ prefix: "groundwork-bench-", suffix: ".lua" });
+  try {
+    await Deno.writeTextFile(script, (workload.lua ?? "") + SUMMARY);
+    const [extra, after] = splitAt(workload.wrk ?? [], "--");
+    const args = [`-t${THREADS}`, `-c${CONNECTIONS}`, `-d${seconds}s`, "--timeout", "2s", "-s", script, ...extra];
+    const { stdout, stderr } = await new Deno.Command("wrk", {
+      args: [...args, `http://127.0.0.1:${port}${workload.path}`, ...after],
+    }).output();
+    const line = new TextDecoder().decode(stdout).split("\n").findLast((l) => l.startsWith("{"));
+    if (!line) throw new Error(`wrk said:\n${new TextDecoder().decode(stdout)}${new TextDecoder().decode(stderr)}`);
+    const summary = JSON.parse(line) as { requests: number; us: number; p99: number; errors: number };
+    const p99ms = workload.noP99 ? NaN : summary.p99 / 1000;
+    return { rps: summary.requests / (summary.us / 1e6), p99ms, errors: summary.errors };
+  } finally {
+    await Deno.remove(script);
+  }
+}
+
+function splitAt(args: string[], marker: string): [string[], string[]] {
+  const at = args.indexOf(marker);
+  return at < 0 ? [args, []] : [args.slice(0, at), args.slice(at)];
+}
+
+/** A row of the table: one server under one workload, medians over the rounds. */
+type Row = { workload: Workload; launcher: Launcher; rps: number; p99ms: number; rssMiB: number; errors: number };
+
+/** Starts the servers, warms each up, then drives them in turn for each round; stops them all, whatever happens. */
+async function measure(workload: Workload, launchers: Launcher[]): Promise<Row[]> {
+  const running: Running[] = [];
+  try {
+    for (const launcher of launchers) running.push(await launch(launcher));
+    for (const r of running) await drive(workload, r.port, WARMUP); // JIT-compiled and caches filled before we count
+    const samples: Sample[][] = running.map(() => []);
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const [i, r] of running.entries()) {
+        await sleep(250); // let the last run's closing connections settle
+        samples[i].push(await drive(workload, r.port, DURATION));
+        const { rps, p99ms } = samples[i].at(-1)!;
+        progress(`  round ${round}/${ROUNDS} ${r.launcher.name}: ${fmt(rps, 0)} req/s, p99 ${fmt(p99ms, 2)} ms`);
+      }
+    }
+    return running.map((r, i) => ({
+      workload,
+      launcher: r.launcher,
+      rps: median(samples[i].map((s) => s.rps)),
+      p99ms: median(samples[i].map((s) => s.p99ms)),
+      rssMiB: peakRss(r),
+      errors: samples[i].reduce((sum, s) => sum + s.errors, 0),
+    }));
+  } finally {
+    for (const r of running) await stop(r);
+  }
+}
+
+// ====================================================== The report =================================================
+
+function table(rows: Row[], baseline: (row: Row) => Row | undefined, baselineName: string): string {
+  const lines = [
+    `| Workload | Server | req/s | × ${baselineName} | p99 ms | × ${baselineName} | peak RSS MiB | × ${baselineName} | errors |`,
+    "|---|---|--:|--:|--:|--:|--:|--:|--:|",
+  ];
+  for (const row of rows) {
+    const base = baseline(row);
+    const ratio = (a: number, b?: number) => (b === undefined ? "" : fmt(a / b, 2));
+    lines.push(
+      `| ${row.workload.name} | ${row.launcher.name} | ${fmt(row.rps, 0)} | ${ratio(row.rps, base?.rps)} | ` +
+        `${fmt(row.p99ms, 2)} | ${ratio(row.p99ms, base?.p99ms)} | ${fmt(row.rssMiB, 1)} | ` +
+        `${ratio(row.rssMiB, base?.rssMiB)} | ${row.errors} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** The issue's targets that this run can judge, each with the measured ratio. */
+function targets(rows: Row[]): string {
+  const find = (workload: string, server: string) =>
+    rows.find((r) => r.workload.id === workload && r.launcher.id === server);
+  const lines: string[] = [];
+  const check = (what: string, value: number | undefined, ok: (v: number) => boolean, goal: string) => {
+    if (value === undefined || !Number.isFinite(value)) return;
+    lines.push(`| ${what} | ${fmt(value, 2)} | ${goal} | ${ok(value) ? "met" : "**not met**"} |`);
+  };
+  const ratio = (workload: string, a: string, b: string, key: "rps" | "rssMiB" = "rps") => {
+    const [x, y] = [find(workload, a), find(workload, b)];
+    return x && y ? x[key] / y[key] : undefined;
+  };
+  for (const w of ["hello", "json", "users"]) {
+    const name = WORKLOADS.find((x) => x.id === w)!.name;
+    check(`groundwork Server / raw Deno.serve, ${name}`, ratio(w, "groundwork", "raw"), (v) => v >= 0.9, ">= 0.9");
+  }
+  check(
+    "groundwork Server / raw Deno.serve, Connection: close",
+    ratio("close", "groundwork", "raw"),
+    (v) => v >= 0.95,
+    ">= 0.95",
+  );
+  check("groundwork Server / raw Deno.serve, pipelined", ratio("pipeline", "groundwork", "raw"), (v) => v >= 2, ">= 2");
+  const own = find("pipeline", "groundwork"), plain = find("hello", "groundwork");
+  if (own && plain) {
+    check(
+      "groundwork Server pipelined / its own keep-alive GET /",
+      own.rps / plain.rps,
+      (v) => v >= 2,
+      ">= 2 (other reading)",
+    );
+  }
+  for (const w of WORKLOADS) {
+    check(`groundwork on Deno.serve / Hono, ${w.name}`, ratio(w.id, "fetch", "hono"), (v) => v >= 0.95, ">= 0.95");
+  }
+  for (const w of WORKLOADS) {
+    check(
+      `groundwork Server peak RSS / raw, ${w.name}`,
+      ratio(w.id, "groundwork", "raw", "rssMiB"),
+      (v) => v <= 1.5,
+      "<= 1.5",
+    );
+  }
+  if (lines.length === 0) return "";
+  return ["| Target | measured | goal | |", "|---|--:|--:|---|", ...lines].join("\n");
+}
+
+async function environment(): Promise<string> {
+  const text = async (cmd: string, ...args: string[]) =>
+    new TextDecoder().decode((await new Deno.Command(cmd, { args }).output()).stdout).trim();
+  const cpu = /^model name\s*:\s*(.*)$/m.exec(await Deno.readTextFile("/proc/cpuinfo"))?.[1] ?? "unknown";
+  const lock = await Deno.readTextFile(`${HERE}../deno.lock`).then(JSON.parse).catch(() => ({}));
+  const hono = lock.specifiers?.["npm:hono@4"] ?? "4 (npm:hono@4)";
+  return [
+    `- Date: ${new Date().toISOString()}`,
+    `- \`deno --version\`: ${(await text(Deno.execPath(), "--version")).replaceAll("\n", "; ")}`,
+    `- \`nproc\`: ${await text("nproc")}; CPU: ${cpu}; kernel ${await text("uname", "-r")}`,
+    `- Load: ${(await text("wrk", "--version").catch(() => "")).split("\n")[0].split(" Copyright")[0]}, ` +
+    `\`-t${THREADS} -c${CONNECTIONS}\`, ${DURATION} s per run, ${ROUNDS} rounds (median), ${WARMUP} s warm-up per ` +
+    `server; the servers and wrk share the machine. Hono ${hono}.`,
+  ].join("\n");
+}
+
+const HOW_TO_READ = `## How to read this
+
+- **req/s** is the median over the rounds of requests answered per second; **p99** the median of each round's
+  99th-percentile latency (for pipelining, wrk times a whole batch of ${DEPTH}); **peak RSS** is the server's VmHWM
+  from /proc/<pid>/status after all its runs of that workload (summed over processes where there are several).
+- The **× raw Deno.serve** columns divide by raw Deno.serve measured in the same run: for req/s higher is better,
+  for p99 and RSS lower is better. Compare ratios, not absolute numbers, between machines or runs.
+- wrk runs on the same cores as the servers, so a server that needs less CPU also leaves more for wrk. Runs are
+  short: differences under about 5% are within noise; rerun with \`--duration 10 --rounds 5\` before trusting them.
+- **errors** counts wrk's connect/read/write/timeout errors and non-2xx answers over all rounds; it should be 0.`;
+
+// ====================================================== Main =======================================================
+
+function fmt(n: number, digits: number): string {
+  if (Number.isNaN(n)) return "n/a";
+  return n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+function progress(line: string): void {
+  console.error(line);
+}
+
+async function hasWrk(): Promise<boolean> {
+  try {
+    await new Deno.Command("wrk", { args: ["--version"], stdout: "null", stderr: "null" }).output();
+    return true;
+  } catch {
+    return false; // NotFound: wrk is not on the PATH
+  }
+}
+
+if (import.meta.main) {
+  if (!(await hasWrk())) {
+    console.error("wrk is needed to drive the servers; install it: apt-get install wrk");
+    Deno.exit(1);
+  }
+  const wanted = (id: string) => !ONLY || ONLY.includes(id);
+  const rows: Row[] = [], multicore: Row[] = [];
+  for (const workload of WORKLOADS.filter((w) => wanted(w.id))) {
+    progress(`${workload.name}`);
+    rows.push(...await measure(workload, SERVERS));
+  }
+  if (wanted("multicore")) {
+    for (const workload of MULTICORE_WORKLOADS) {
+      progress(`multi-core: ${workload.name}`);
+      multicore.push(...await measure(workload, MULTICORE));
+    }
+  }
+  const raw = (row: Row) => rows.find((r) => r.workload === row.workload && r.launcher.id === "raw");
+  const single = (row: Row) =>
+    // each two-worker setup against its own one-worker setup
+    multicore.find((r) => r.workload === row.workload && r.launcher.id === row.launcher.id.replace("2", "1"));
+  const report = [
+    "# groundwork benchmarks",
+    "",
+    await environment(),
+    "",
+    HOW_TO_READ,
+    ...(rows.length ? ["", "## HTTP: one server process each", "", table(rows, raw, "raw")] : []),
+    ...(rows.length && targets(rows) ? ["", "### Against the targets of issue 4", "", targets(rows)] : []),
+    ...(multicore.length
+      ? [
+        "",
+        "## Multi-core",
+        "",
+        `\`deno serve --parallel\` with DENO_JOBS=1 and 2 (worker threads in one process), and groundwork's own ` +
+        "Server with `reusePort: true` as 1 and 2 processes on one port. `reusePort` is an unstable Deno API: these " +
+        "processes run with `--unstable-net` (without it, Deno.listen refuses the option). Ratios are to the 1-worker " +
+        `setup of the same kind. With ${navigator.hardwareConcurrency} cores shared with wrk, 2 workers cannot double.`,
+        "",
+        table(multicore, single, "1 worker"),
+      ]
+      : []),
+    "",
+  ].join("\n");
+  console.log(report);
+  await Deno.writeTextFile(RESULTS, report);
+  await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", RESULTS] }).output(); // so \`deno fmt --check\` passes
+  progress(`Written to ${RESULTS}`);
+}

@@ -1,0 +1,553 @@
+// Layer 6, the Server: connections, keep-alive, pipelining, framing on the way out, time limits, a graceful close.
+// Each test starts its own server on a free loopback port and closes it, whatever happens.
+import assert from "node:assert/strict";
+import { App, type Request, Response, Server } from "../mod.ts";
+import { Client, encoder, get, raw, sleep, start, within } from "./helpers.ts";
+
+const hello = () => new Response("hello");
+
+/** A stream of the given text chunks, sent as they come. */
+function streamOf(...chunks: string[]): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    start(controller) {
+      for (const chunk of chunks) controller.enqueue(encoder.encode(chunk));
+      controller.close();
+    },
+  });
+}
+
+/** Replaces console.error while `fn` runs, and returns what was printed. */
+async function capturingStderr(fn: () => Promise<void>): Promise<string> {
+  const original = console.error, printed: string[] = [];
+  console.error = (...args: unknown[]) => printed.push(args.map(String).join(" "));
+  try {
+    await fn();
+  } finally {
+    console.error = original;
+  }
+  return printed.join("\n");
+}
+
+// ---------------------------------------------------------------- connections
+
+Deno.test("keeps an HTTP/1.1 connection open for the next request", async () => {
+  const s = await start(hello);
+  const client = await Client.connect(s.port);
+  try {
+    await client.send(get("/first"));
+    const [first] = await client.next();
+    assert.equal(first.status, 200);
+    assert.notEqual(first.headers.get("connection"), "close");
+    await client.send(get("/second"));
+    const [second] = await client.next();
+    assert.equal(second?.body, "hello", "the second request was answered on the same socket");
+  } finally {
+    client.close();
+    await s.close();
+  }
+});
+
+Deno.test("closes the connection after answering a request with Connection: close", async () => {
+  const s = await start(hello);
+  try {
+    const { responses, closed } = await raw(s.port, get("/", "Connection: close"));
+    assert.equal(responses[0].body, "hello");
+    assert.equal(responses[0].headers.get("connection"), "close");
+    assert.ok(closed, "the server closed the connection");
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("closes an HTTP/1.0 connection after one request unless asked to keep it", async () => {
+  const s = await start(hello);
+  try {
+    const { responses, closed } = await raw(s.port, "GET / HTTP/1.0\r\n\r\n");
+    assert.equal(responses[0].body, "hello");
+    assert.equal(responses[0].headers.get("connection"), "close");
+    assert.ok(closed, "the server closed the connection");
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("keeps an HTTP/1.0 connection open when asked with Connection: keep-alive", async () => {
+  const s = await start(hello);
+  const client = await Client.connect(s.port);
+  try {
+    for (const path of ["/first", "/second"]) {
+      await client.send(`GET ${path} HTTP/1.0\r\nConnection: keep-alive\r\n\r\n`);
+      const [res] = await client.next();
+      assert.equal(res?.body, "hello", path);
+      assert.equal(res.headers.get("connection"), "keep-alive");
+    }
+  } finally {
+    client.close();
+    await s.close();
+  }
+});
+
+Deno.test("answers a pipelined batch of 16 requests in order", async () => {
+  const s = await start(async (req) => {
+    await sleep(Number(req.path.slice(1)) % 3); // answers that finish out of order must still leave in order
+    return new Response(req.path);
+  });
+  try {
+    const paths = Array.from({ length: 16 }, (_, i) => `/${i}`);
+    const { responses } = await raw(s.port, paths.map((path) => get(path)).join(""), { responses: 16 });
+    assert.deepEqual(responses.map((res) => res.body), paths);
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("skips a body the handler never read, so the next pipelined request parses", async () => {
+  const seen: string[] = [];
+  const s = await start((req) => (seen.push(req.path), new Response("ok")));
+  try {
+    const hidden = get("/hidden"); // a request's bytes inside a body: they must stay body
+    const withLength = `POST /a HTTP/1.1\r\nHost: localhost\r\nContent-Length: ${hidden.length}\r\n\r\n${hidden}`;
+    const chunked = "POST /b HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n" +
+      `${hidden.length.toString(16)}\r\n${hidden}\r\n0\r\n\r\n`;
+    const { responses } = await raw(s.port, withLength + chunked + get("/c"), { responses: 3 });
+    assert.deepEqual(responses.map((res) => res.status), [200, 200, 200]);
+    assert.deepEqual(seen, ["/a", "/b", "/c"]);
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("closes the connection after a framing error, leaving the bytes after it unread", async () => {
+  const seen: string[] = [];
+  const s = await start((req) => (seen.push(req.path), new Response("ok")));
+  try {
+    const bad = "POST /bad HTTP/1.1\r\nHost: localhost\r\nContent-Length: abc\r\n\r\n";
+    const { responses, closed } = await raw(s.port, bad + get("/after"));
+    assert.deepEqual(responses.map((res) => res.status), [400]);
+    assert.ok(closed, "the server closed the connection");
+    assert.deepEqual(seen, []);
+  } finally {
+    await s.close();
+  }
+});
+
+// ---------------------------------------------------------------- the response on the wire
+
+Deno.test("sends a stream chunked to an HTTP/1.1 client", async () => {
+  const s = await start(() => new Response(streamOf("a", "bb", "ccc")));
+  try {
+    const { responses, text } = await raw(s.port, get("/"), { responses: 1 });
+    assert.equal(responses[0].headers.get("transfer-encoding"), "chunked");
+    assert.equal(responses[0].headers.get("content-length"), null);
+    assert.ok(text.endsWith("\r\n\r\n1\r\na\r\n2\r\nbb\r\n3\r\nccc\r\n0\r\n\r\n"), JSON.stringify(text));
+    assert.equal(responses[0].body, "abbccc");
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("sends a stream to an HTTP/1.0 client as it comes, and ends it by closing", async () => {
+  const s = await start(() => new Response(streamOf("a", "bb", "ccc")));
+  try {
+    const { responses, closed } = await raw(s.port, "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    assert.equal(responses[0].headers.get("transfer-encoding"), null, "HTTP/1.0 has no chunked framing");
+    assert.equal(responses[0].headers.get("content-length"), null);
+    assert.equal(responses[0].headers.get("connection"), "close");
+    assert.ok(closed, "the close marks the end of the body");
+    assert.equal(responses[0].body, "abbccc");
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("sends a stream with a declared Content-Length as is, not chunked", async () => {
+  const s = await start(() => new Response(streamOf("ab", "cd"), { headers: { "content-length": "4" } }));
+  try {
+    const { responses } = await raw(s.port, get("/"), { responses: 1 });
+    assert.equal(responses[0].headers.get("content-length"), "4");
+    assert.equal(responses[0].headers.get("transfer-encoding"), null);
+    assert.equal(responses[0].body, "abcd");
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("answers HEAD with GET's Content-Length but no body", async () => {
+  const s = await start(new App().get("/", () => "hello"));
+  const client = await Client.connect(s.port);
+  try {
+    await client.send("HEAD / HTTP/1.1\r\nHost: localhost\r\n\r\n" + get("/", "Connection: close"));
+    assert.ok(await client.closedByServer());
+    const text = client.text;
+    const [head, rest] = [text.slice(0, text.indexOf("\r\n\r\n")), text.slice(text.indexOf("\r\n\r\n") + 4)];
+    assert.match(head, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(head, /\r\ncontent-length: 5(\r\n|$)/);
+    assert.ok(rest.startsWith("HTTP/1.1 200 OK\r\n"), `no body after HEAD's head: ${JSON.stringify(rest)}`);
+    assert.ok(rest.endsWith("\r\n\r\nhello"), "GET gets the body");
+  } finally {
+    client.close();
+    await s.close();
+  }
+});
+
+Deno.test("sends no body and no Content-Length with 204 and 304, even when the handler gave a body", async () => {
+  const s = await start((req) => new Response("ignored", { status: Number(req.path.slice(1)) }));
+  try {
+    const { text, closed } = await raw(s.port, get("/204") + get("/304") + get("/200", "Connection: close"));
+    assert.ok(closed);
+    const heads = text.split("\r\n\r\n");
+    assert.equal(heads.length, 4, JSON.stringify(text)); // three heads, then the 200's body
+    assert.match(heads[0], /^HTTP\/1\.1 204 No Content\r\n/);
+    assert.match(heads[1], /^HTTP\/1\.1 304 Not Modified\r\n/);
+    assert.match(heads[2], /^HTTP\/1\.1 200 OK\r\n/);
+    for (const head of heads.slice(0, 2)) {
+      assert.doesNotMatch(head, /content-length|transfer-encoding/i, head);
+    }
+    assert.equal(heads[3], "ignored");
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("sends a Date field in HTTP-date format and lower-case field names", async () => {
+  const s = await start(() => new Response("hi", { headers: { "X-Custom-Field": "yes" } }));
+  try {
+    const { responses } = await raw(s.port, get("/"), { responses: 1 });
+    assert.match(
+      responses[0].headers.get("date") ?? "",
+      /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/,
+    );
+    for (const line of responses[0].head.split("\r\n").slice(1)) {
+      const name = line.slice(0, line.indexOf(":"));
+      assert.equal(name, name.toLowerCase(), line);
+    }
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("sets Content-Length to the byte length of non-ASCII text", async () => {
+  const text = "héllo, wörld ✓ 🌍";
+  const s = await start(() => new Response(text));
+  try {
+    const { responses } = await raw(s.port, get("/"), { responses: 1 });
+    const bytes = encoder.encode(text);
+    assert.equal(responses[0].headers.get("content-length"), String(bytes.length));
+    assert.equal(
+      responses[0].body,
+      new TextDecoder("latin1").decode(bytes),
+      "the body is the UTF-8 bytes, all of them",
+    );
+  } finally {
+    await s.close();
+  }
+});
+
+// ---------------------------------------------------------------- failures
+
+Deno.test("answers a throwing handler with 500, shows no message or stack, and keeps serving", async () => {
+  let handlerThrows = true;
+  const s = await start(() => {
+    if (handlerThrows) throw new Error("secret: the database password is hunter2");
+    return new Response("fine");
+  });
+  try {
+    const logged = await capturingStderr(async () => {
+      const { responses, text } = await raw(s.port, get("/"), { responses: 1 });
+      assert.equal(responses[0].status, 500);
+      assert.equal(responses[0].body, "Internal Server Error");
+      assert.doesNotMatch(text, /secret|hunter2|Error:|at .*\.ts/);
+    });
+    assert.match(logged, /hunter2/, "the details go to the server's log");
+    handlerThrows = false;
+    assert.equal((await raw(s.port, get("/"), { responses: 1 })).responses[0]?.body, "fine");
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("answers an app whose route throws with 500 that leaks nothing, and keeps serving", async () => {
+  const app = new App()
+    .get("/boom", () => {
+      throw new TypeError("Cannot read properties of undefined (reading 'secretField')");
+    })
+    .get("/ok", () => "ok");
+  const s = await start(app);
+  try {
+    const logged = await capturingStderr(async () => {
+      const { responses, text } = await raw(s.port, get("/boom") + get("/ok"), { responses: 2 });
+      assert.equal(responses[0].status, 500);
+      assert.doesNotMatch(text, /secretField|TypeError/);
+      assert.equal(responses[1].body, "ok", "the same connection goes on");
+    });
+    assert.match(logged, /secretField/);
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("shrugs off clients that hang up mid-head or mid-body, and serves the next one", async () => {
+  const seen: string[] = [];
+  const s = await start((req) => (seen.push(req.path), new Response("ok")));
+  try {
+    for (
+      const partial of [
+        "GET /half-a-head HTTP/1.1\r\nHost: loc",
+        "POST /half-a-body HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n0123456789",
+      ]
+    ) {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
+      await conn.write(encoder.encode(partial));
+      conn.close();
+    }
+    assert.equal((await raw(s.port, get("/whole"), { responses: 1 })).responses[0]?.body, "ok");
+    assert.deepEqual(seen, ["/whole"], "no cut-short request reached the handler");
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("cancels a never-ending stream when its client hangs up, and serves the next one", async () => {
+  let cancelled!: () => void;
+  const wasCancelled = new Promise<void>((resolve) => cancelled = resolve);
+  const s = await start((req) => {
+    if (req.path !== "/forever") return new Response("ok");
+    return new Response(
+      new ReadableStream<Uint8Array>({
+        pull: (controller) => controller.enqueue(new Uint8Array(1024).fill(120)),
+        cancel: () => cancelled(),
+      }),
+    );
+  });
+  try {
+    const client = await Client.connect(s.port);
+    await client.send(get("/forever"));
+    assert.ok(await client.until("xxxx"), "the stream has started");
+    client.close();
+    await within(wasCancelled, 5000, "the stream's cancel()");
+    assert.equal((await raw(s.port, get("/"), { responses: 1 })).responses[0]?.body, "ok");
+  } finally {
+    await s.close();
+  }
+});
+
+// ---------------------------------------------------------------- time and number limits
+
+Deno.test("answers a head that stalls past headersTimeoutMs with 408, and closes", async () => {
+  const s = await start(hello, { headersTimeoutMs: 300 });
+  try {
+    const { responses, closed } = await raw(s.port, "GET / HTTP/1.1\r\nHost: localhost\r\n");
+    assert.equal(responses[0]?.status, 408);
+    assert.equal(responses[0].headers.get("connection"), "close");
+    assert.ok(closed, "the server closed the connection");
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("answers a head that trickles in a byte at a time past headersTimeoutMs with 408", async () => {
+  const s = await start(hello, { headersTimeoutMs: 300 });
+  try {
+    const slow = get("/", ...Array.from({ length: 20 }, (_, i) => `X-Slow-${i}: ${i}`)); // ~300 bytes: 15 s at 50 ms each
+    const { responses, closed } = await raw(s.port, slow, { split: 1, pauseMs: 50, timeoutMs: 5000 });
+    assert.equal(responses[0]?.status, 408, "the deadline is for the whole head, not for each byte");
+    assert.ok(closed);
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("answers 408 while a request line is still trickling in past headersTimeoutMs", async () => {
+  const s = await start(hello, { headersTimeoutMs: 300 });
+  const client = await Client.connect(s.port);
+  try {
+    let hungUp = false;
+    const reading = client.closedByServer(15_000).then((closed) => hungUp = closed);
+    const endless = "GET /" + "a".repeat(150); // no CRLF: each byte is "more of the same line"
+    let sent = 0;
+    try {
+      for (; sent < endless.length && !hungUp; sent++) {
+        await client.send(endless[sent]);
+        await sleep(20);
+      }
+    } catch { /* the server hung up while we wrote: what we are waiting for */ }
+    await reading;
+    assert.match(client.text, /^HTTP\/1\.1 408 /, JSON.stringify(client.text));
+    assert.ok(sent < endless.length, `the 408 came only after the client sent all ${sent} bytes`);
+  } finally {
+    client.close();
+    await s.close();
+  }
+});
+
+Deno.test("closes a kept-alive connection that stays idle past idleTimeoutMs", async () => {
+  const s = await start(hello, { idleTimeoutMs: 200 });
+  const client = await Client.connect(s.port);
+  try {
+    await client.send(get("/"));
+    assert.equal((await client.next())[0]?.body, "hello");
+    assert.ok(await client.closedByServer(3000), "the server closed the idle connection");
+  } finally {
+    client.close();
+    await s.close();
+  }
+});
+
+Deno.test("closes a connection whose body stalls past idleTimeoutMs", async () => {
+  const seen: string[] = [];
+  const s = await start((req) => (seen.push(req.path), new Response("ok")), { idleTimeoutMs: 200 });
+  const client = await Client.connect(s.port);
+  try {
+    await client.send("POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\n\r\n012");
+    assert.ok(await client.closedByServer(3000), "the server closed the stalled connection");
+    assert.deepEqual(seen, []);
+  } finally {
+    client.close();
+    await s.close();
+  }
+});
+
+Deno.test("answers a connection beyond maxConnections with 503, and closes it", async () => {
+  const s = await start(hello, { maxConnections: 1 });
+  const first = await Client.connect(s.port);
+  try {
+    await first.send(get("/"));
+    assert.equal((await first.next())[0]?.body, "hello", "the first connection is served");
+    const { responses, closed } = await raw(s.port, get("/"));
+    assert.equal(responses[0]?.status, 503);
+    assert.equal(responses[0].headers.get("connection"), "close");
+    assert.ok(closed);
+    await first.send(get("/"));
+    assert.equal((await first.next())[0]?.body, "hello", "the first connection is still served");
+  } finally {
+    first.close();
+    await s.close();
+  }
+});
+
+// ---------------------------------------------------------------- listening and closing
+
+Deno.test("close() finishes the request in flight, closes idle connections, and refuses new ones", async () => {
+  let release!: () => void, started!: () => void;
+  const gate = new Promise<void>((resolve) => release = resolve);
+  const inHandler = new Promise<void>((resolve) => started = resolve);
+  const s = await start(async (req) => {
+    if (req.path === "/slow") (started(), await gate);
+    return new Response(`done ${req.path}`);
+  });
+  const idle = await Client.connect(s.port), busy = await Client.connect(s.port);
+  let closing: Promise<void> | undefined;
+  try {
+    await idle.send(get("/quick"));
+    assert.equal((await idle.next())[0]?.body, "done /quick");
+    await busy.send(get("/slow"));
+    await within(inHandler, 5000, "the slow handler's start");
+
+    closing = s.close();
+    const refused = await Deno.connect({ hostname: "127.0.0.1", port: s.port }).then((conn) => (conn.close(), false))
+      .catch(() => true);
+    assert.ok(refused, "a new connection is refused");
+    assert.ok(await idle.closedByServer(3000), "the idle connection is closed");
+
+    release();
+    const [res] = await busy.next();
+    assert.equal(res?.body, "done /slow", "the request in flight gets its response");
+    assert.equal(res.headers.get("connection"), "close");
+    await within(closing, 5000, "close()");
+    assert.ok(await busy.closedByServer(3000));
+  } finally {
+    release();
+    idle.close();
+    busy.close();
+    await (closing ?? s.close());
+  }
+});
+
+Deno.test("listen() on port 0 reports the port it really bound", async () => {
+  const server = new Server(hello, { port: 0, hostname: "127.0.0.1", log: false });
+  try {
+    const { port, hostname } = await server.listen();
+    assert.ok(port > 0);
+    assert.equal(hostname, "127.0.0.1");
+    assert.equal((await raw(port, get("/"), { responses: 1 })).responses[0]?.body, "hello");
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("app.listen() on port 0 prints the real port, and serves on it", async () => {
+  let server: Server | undefined;
+  try {
+    const printed = await capturingStderr(async () => {
+      server = await new App().get("/", () => "from the app").listen({ port: 0, hostname: "127.0.0.1" });
+    });
+    const port = Number(/Listening on http:\/\/localhost:(\d+)\//.exec(printed)?.[1]);
+    assert.ok(port > 0, printed);
+    const logged = await capturingStderr(async () => {
+      assert.equal((await raw(port, get("/"), { responses: 1 })).responses[0]?.body, "from the app");
+      await server?.close();
+    });
+    assert.match(logged, /GET \/ 200/, "the access log has a line for the request");
+  } finally {
+    await server?.close().catch(() => {});
+  }
+});
+
+// ---------------------------------------------------------------- a real client
+
+/** Runs curl with `args`; returns what it printed. */
+async function curl(...args: string[]): Promise<string> {
+  const { code, stdout, stderr } = await new Deno.Command("curl", { args: ["-sS", "--max-time", "5", ...args] })
+    .output();
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  return new TextDecoder().decode(stdout);
+}
+
+Deno.test("answers curl: a GET, a POST, HTTP/1.0, and a chunked upload", async () => {
+  const app = new App()
+    .get("/hello", () => "Hello, curl!")
+    .post("/echo", async (req: Request) => ({
+      framing: req.headers.get("transfer-encoding") ?? `content-length ${req.headers.get("content-length")}`,
+      type: req.headers.get("content-type"),
+      body: await req.text(),
+    }));
+  const s = await start(app);
+  try {
+    assert.equal(await curl(`${s.url}/hello`), "Hello, curl!");
+    assert.deepEqual(JSON.parse(await curl("-d", "name=Ada", `${s.url}/echo`)), {
+      framing: "content-length 8",
+      type: "application/x-www-form-urlencoded",
+      body: "name=Ada",
+    });
+    const http10 = await curl("-i", "--http1.0", `${s.url}/hello`);
+    assert.match(http10, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(http10, /\r\nconnection: close\r\n/);
+    assert.ok(http10.endsWith("\r\n\r\nHello, curl!"), http10);
+    const upload = "a chunked upload ".repeat(1000);
+    const chunked = await curl("-H", "Transfer-Encoding: chunked", "--data-binary", upload, `${s.url}/echo`);
+    assert.deepEqual(JSON.parse(chunked), {
+      framing: "chunked",
+      type: "application/x-www-form-urlencoded",
+      body: upload,
+    });
+  } finally {
+    await s.close();
+  }
+});
+
+// ---------------------------------------------------------------- trace
+
+Deno.test("traces request and response heads with their \\r\\n shown", async () => {
+  const s = await start(hello, { trace: true });
+  try {
+    const printed = await capturingStderr(async () => {
+      await raw(s.port, get("/traced", "X-Trace-Me: yes"), { responses: 1 });
+    });
+    assert.ok(printed.includes("GET /traced HTTP/1.1\\r\\n"), printed);
+    assert.ok(printed.includes("X-Trace-Me: yes\\r\\n"), printed);
+    assert.ok(printed.includes("HTTP/1.1 200 OK\\r\\n"), printed);
+    assert.ok(printed.includes("content-length: 5\\r\\n"), printed);
+  } finally {
+    await s.close();
+  }
+});
