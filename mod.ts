@@ -1,7 +1,6 @@
 /**
- * groundwork: a web framework for Deno, from the TCP socket up, in one file. It reads from the top down, the way a
+ * groundwork: a web framework for Deno, from the TCP socket up, in one file. Read it from the top down, the way a
  * request travels, through six layers; each begins with a banner ("// =====").
- *
  * 1. Status codes and HttpError: how every layer says "no".
  * 2. Bytes to Request: a buffered connection, the request head, the body and its framing.
  * 3. Response to bytes: what handlers return, and how it goes back on the wire.
@@ -41,27 +40,24 @@ export const LIMITS = {
   maxHeaderBytes: 16 * 1024, // a bigger header section: 431 Request Header Fields Too Large
   maxHeaderCount: 100, // more header fields: 431
   maxBodyBytes: 1024 * 1024, // a bigger body: 413 Content Too Large, and close
-  headersTimeoutMs: 10_000, // a head still incomplete this long after its first byte: 408, and close
+  headersTimeoutMs: 10_000, // a head still incomplete this long after its first byte: close (slowloris)
   idleTimeoutMs: 5_000, // a kept-alive connection idle this long, or a body stalled this long: close
   maxConnections: 10_000, // a connection beyond this many open ones: 503, and close
 };
-const TOKEN = /^[!#$%&'*+.^_`|~\w-]+$/; // RFC 9110 5.6.2: methods and field names are "tokens"
-const REQUEST_LINE = /^([!#$%&'*+.^_`|~\w-]+) ([\x21-\x7e]+) HTTP\/(\d)\.(\d)$/;
+const REQUEST_LINE = /^([!#$%&'*+.^_`|~\w-]+) ([\x21-\x7e]+) HTTP\/(\d)\.(\d)$/; // a method is a "token" (RFC 9110)
 const FIELD_LINE = /^([!#$%&'*+.^_`|~\w-]+):[\t ]*([\t\x20-\x7e]*?)[\t ]*$/; // no control bytes, no non-ASCII
-const HOST = /^(\[[\da-fA-F:.]+\]|[\w.-]+)(:\d{1,5})?$/;
+const HOST = /^(\[[\da-fA-F:.]+\]|[\w.-]+)(:\d{1,5})?$/, CHUNK_SIZE = /^([\da-fA-F]{1,8})[\t ]*(;.*)?$/;
 const ascii = new TextDecoder(), encoder = new TextEncoder(); // heads are checked ASCII: UTF-8 decodes them exactly
 
 /** A socket and its read buffer. TCP has no message boundaries, so a short read is not "the end": read on. */
 class Connection {
-  state: "idle" | "head" | "busy" = "idle"; // "idle": between requests, so a graceful close may end it now
+  idle = true; // between requests, so a graceful close may end it now
   out: Uint8Array[] = []; // responses not yet written: pipelined ones leave together, in one write
   #buf = new Uint8Array(16 * 1024);
   #start = 0; // the unread bytes are #buf[#start, #end)
   #end = 0;
   constructor(readonly conn: Deno.TcpConn) {}
-  get buffered(): number {
-    return this.#end - this.#start;
-  }
+  buffered = (): number => this.#end - this.#start;
   async fill(until: number): Promise<boolean> { // waits until `until` for more bytes; false once the client closed
     if (this.out.length) await this.flush(); // before we wait on the client, we send what we owe it
     if (this.#end === this.#buf.length) { // full: slide the unread bytes to the front, growing the buffer if needed
@@ -70,23 +66,19 @@ class Connection {
       this.#buf.set(unread);
       [this.#start, this.#end] = [0, unread.length];
     }
-    const timer = setTimeout(() => this.expire(), Math.max(0, until - Date.now()));
+    const timer = setTimeout(() => this.close(), Math.max(0, until - Date.now())); // too slow: cut off (ends the read)
     const n = await this.conn.read(this.#buf.subarray(this.#end)).finally(() => clearTimeout(timer));
     this.#end += n ?? 0;
     return n !== null;
   }
-  expire(): void { // too slow: a head gets a 408, anything else a bare close; either way the pending read ends
-    if (this.state !== "head") return this.close();
-    this.conn.write(reply(408)).catch(() => {}).finally(() => this.close());
-  }
   async take(n: number, ms: number): Promise<Uint8Array> { // the next `n` bytes
-    while (this.buffered < n) if (!(await this.fill(Date.now() + ms))) throw new HttpError(400, "A body cut short");
+    while (this.buffered() < n) if (!(await this.fill(Date.now() + ms))) throw new HttpError(400, "A body cut short");
     return this.#buf.slice(this.#start, this.#start += n);
   }
   async line(max: number, until: number, status = 400): Promise<string> { // the next line, without its CRLF
     let lf; // the first LF from #start on; one at or past #end is a stale byte, so: no line yet
     while ((lf = this.#buf.indexOf(10, this.#start)) < 0 || lf >= this.#end) {
-      if (this.buffered > max + 1) throw new HttpError(status, `A line longer than ${max} bytes`);
+      if (this.buffered() > max + 1) throw new HttpError(status, `A line longer than ${max} bytes`);
       if (!(await this.fill(until))) throw new HttpError(400, "The connection closed mid-request");
     }
     if (lf - this.#start > max + 1) throw new HttpError(status, `A line longer than ${max} bytes`);
@@ -136,8 +128,6 @@ async function readHead(c: Connection, limits: typeof LIMITS): Promise<Head> { /
   if (!HOST.test(host)) throw new HttpError(400, "A missing or malformed Host header");
   const absolute = /^https?:\/\/[^/]/i.test(target) && URL.canParse(target); // "absolute-form", RFC 9112 3.2.2
   if (!target.startsWith("/") && !absolute) throw new HttpError(400, `Unsupported target ${JSON.stringify(target)}`);
-  const expect = headers.get("expect"); // the one expectation HTTP defines (RFC 9110 10.1.1)
-  if (expect !== null && !/^100-continue$/i.test(expect)) throw new HttpError(417, `Cannot meet "Expect: ${expect}"`);
   const url = new URL(absolute ? target : `http://${host}${target}`);
   return { lines, method, url, headers, http10, size: bodySize(headers, http10) };
 }
@@ -158,22 +148,19 @@ async function readBody(c: Connection, head: Head, limits: typeof LIMITS): Promi
   const { maxBodyBytes: max, idleTimeoutMs: ms } = limits, { size } = head;
   if (size === 0) return new Uint8Array();
   if (size !== "chunked" && size > max) throw new HttpError(413, `A body over ${max} bytes`);
-  if (head.headers.has("expect") && !head.http10) c.out.push(CONTINUE); // a 1.1 client waits for it to send the body
+  if (/^100-continue$/i.test(head.headers.get("expect") ?? "") && !head.http10) c.out.push(CONTINUE); // it waits
   if (size !== "chunked") return await c.take(size, ms);
   const chunks: Uint8Array[] = []; // each: its size in hex (";extensions" ignored), CRLF, bytes, CRLF; size 0 ends
-  for (let total = 0, n; (n = chunkSize(await c.line(1024, Date.now() + ms))) > 0;) {
+  for (let total = 0;;) {
+    const n = parseInt(CHUNK_SIZE.exec(await c.line(1024, Date.now() + ms))?.[1] ?? "x", 16); // ";ext" is ignored
+    if (Number.isNaN(n)) throw new HttpError(400, "A malformed chunk size line");
+    if (n === 0) break;
     if ((total += n) > max) throw new HttpError(413, `A body over ${max} bytes`);
     chunks.push(await c.take(n, ms));
     if (await c.line(2, Date.now() + ms) !== "") throw new HttpError(400, "A chunk longer than its size");
   }
   while (await c.line(limits.maxHeaderBytes, Date.now() + ms, 431) !== ""); // trailer fields: read, and dropped
   return concat(chunks);
-}
-
-function chunkSize(line: string): number {
-  const hex = /^([\da-fA-F]{1,8})[\t ]*(;.*)?$/.exec(line)?.[1];
-  if (hex === undefined) throw new HttpError(400, `A malformed chunk size ${JSON.stringify(line.slice(0, 20))}`);
-  return parseInt(hex, 16);
 }
 
 /** How to make a {@linkcode Request}: its header fields, its body, the client's address. */
@@ -184,7 +171,7 @@ export type RequestInit = {
 };
 
 /** A request, e.g. `GET /users/42?a=1` on "/users/:id": `req.path` "/users/42", `req.params.id` "42". */
-export class Request<P extends Record<string, string> = Record<string, string>> {
+export class Request<P = Record<string, string>> {
   /** The full URL, its dot segments ("/a/../b") already resolved. */
   readonly url: URL;
   /** The URL's path, percent-encoded as sent, e.g. "/users/42". */
@@ -195,12 +182,13 @@ export class Request<P extends Record<string, string> = Record<string, string>> 
   readonly remoteAddr: string;
   /** What the route's pattern captured, percent-decoded: "/users/:id" gives `{ id }`. */
   params = {} as P;
-  #body: string | Uint8Array | Promise<Uint8Array>;
+  #body: Uint8Array | Promise<Uint8Array>;
   /** Makes a request with a `method` such as "GET", as the server does; tests can too. */
   constructor(readonly method: string, url: string | URL, init: RequestInit = {}) {
     this.url = typeof url === "string" ? new URL(url) : url;
     this.headers = init.headers instanceof Headers ? init.headers : new Headers(init.headers);
-    [this.path, this.remoteAddr, this.#body] = [this.url.pathname, init.remoteAddr ?? "", init.body ?? ""];
+    [this.path, this.remoteAddr] = [this.url.pathname, init.remoteAddr ?? ""];
+    this.#body = typeof init.body === "string" || !init.body ? encoder.encode(init.body) : init.body;
   }
   /** The query string's parameters. */
   get query(): URLSearchParams {
@@ -212,40 +200,34 @@ export class Request<P extends Record<string, string> = Record<string, string>> 
     return Object.fromEntries(pairs.filter((pair) => pair.length > 1).map(([name, value]) => [name.trim(), value]));
   }
   /** The body's bytes; the server has already held it to the body limit (413 beyond). */
-  async bytes(): Promise<Uint8Array> {
-    const body = await this.#body;
-    return typeof body === "string" ? encoder.encode(body) : body;
-  }
+  bytes = async (): Promise<Uint8Array> => await this.#body;
   /** The body as UTF-8 text. */
-  async text(): Promise<string> {
-    return new TextDecoder().decode(await this.bytes());
-  }
+  text = async (): Promise<string> => new TextDecoder().decode(await this.#body);
   /** The body parsed as JSON; invalid JSON is HttpError 400. */
   async json<T = unknown>(): Promise<T> {
-    return await this.text().then(JSON.parse).catch(refuse("Invalid JSON"));
+    const text = await this.text(); // a body over the limit stays a 413; only a parse error becomes a 400
+    return await Promise.resolve(text).then(JSON.parse).catch((e) => Promise.reject(new HttpError(400, `${e}`)));
   }
   /** The body as a form, urlencoded or multipart; another type is HttpError 415, a broken form 400. */
   async form(): Promise<FormData> {
     const type = this.headers.get("content-type") ?? "";
     if (!/^(application\/x-www-form-urlencoded|multipart\/form-data)\b/i.test(type)) throw new HttpError(415);
     const form = new globalThis.Response(await this.bytes() as BufferSource, { headers: { "content-type": type } });
-    return await form.formData().catch(refuse("A malformed form")); // the web's Response knows both encodings
+    return await form.formData().catch(() => Promise.reject(new HttpError(400, "A malformed form"))); // it knows both
   }
 }
-
-const refuse = (what: string) => (err: Error): never => { // a body we can't read is the client's fault: 400
-  throw new HttpError(400, `${what}: ${err.message}`);
-};
 
 // ====================================================== 3. Response to bytes =======================================
 /** A response body: text, bytes, a stream (sent as it comes), or none. */
 export type Body = string | Uint8Array | ReadableStream<Uint8Array> | null;
 /** The status and header fields of a {@linkcode Response}, e.g. `{ status: 201, headers: { location: "/x" } }`. */
 export type ResponseInit = { status?: number; headers?: HeadersInit };
+const JSON_TYPE = "application/json";
 const MIME_TYPES = new Map(
-  `html text/html; charset=utf-8|css text/css; charset=utf-8|js text/javascript; charset=utf-8|txt text/plain; charset=utf-8
-  json application/json|svg image/svg+xml|png image/png|jpg image/jpeg|jpeg image/jpeg|gif image/gif|webp image/webp
-  ico image/x-icon|mp4 video/mp4|webm video/webm|mp3 audio/mpeg|pdf application/pdf|wasm application/wasm`
+  `html text/html; charset=utf-8|css text/css; charset=utf-8|js text/javascript; charset=utf-8
+  txt text/plain; charset=utf-8|json application/json|svg image/svg+xml|png image/png|jpg image/jpeg
+  jpeg image/jpeg|gif image/gif|webp image/webp|ico image/x-icon|mp4 video/mp4|webm video/webm|mp3 audio/mpeg
+  pdf application/pdf|wasm application/wasm`
     .split(/\s*[|\n]\s*/).map((s) => [s.slice(0, s.indexOf(" ")), s.slice(s.indexOf(" ") + 1)]),
 );
 
@@ -258,17 +240,14 @@ export class Response {
   /** Makes a response; the content type defaults to `type`, or text/plain for text, octet-stream for bytes. */
   constructor(public body: Body = null, init: ResponseInit = {}, type?: string) {
     [this.status, this.headers] = [init.status ?? 200, new Headers(init.headers)];
-    if (!Number.isInteger(this.status) || this.status < 200 || this.status > 599) {
-      throw new RangeError("Status not 200-599");
-    }
+    if (!Number.isInteger(this.status) || this.status < 200 || this.status > 599) throw new RangeError("Not 200-599");
     type ??= typeof body === "string" ? "text/plain; charset=utf-8" : "application/octet-stream";
     if (body !== null && !this.headers.has("content-type")) this.headers.set("content-type", type);
   }
   /** An HTML page, e.g. `Response.html("<h1>Hi</h1>")`. */
   static html = (html: string, init?: ResponseInit): Response => new Response(html, init, "text/html; charset=utf-8");
   /** A JSON document, e.g. `Response.json({ id: 7 }, { status: 201 })`. */
-  static json = (data: unknown, init?: ResponseInit): Response =>
-    new Response(JSON.stringify(data) ?? "null", init, "application/json");
+  static json = (data: unknown, init?: ResponseInit) => new Response(JSON.stringify(data) ?? "null", init, JSON_TYPE);
   /** A redirect: 302 by default; 303 after a form post; 307 or 308 to keep the method. */
   static redirect(location: string | URL, status = 302): Response {
     if (![301, 302, 303, 307, 308].includes(status)) throw new RangeError(`${status} is not a redirect status`);
@@ -286,9 +265,7 @@ export class Response {
 }
 
 const NO_FILE = new HttpError(404, "No such file"), CRLF = encoder.encode("\r\n");
-const reply = (status: number) =>
-  // for when there is nobody to ask: a slow client, a full server
-  encoder.encode(`HTTP/1.1 ${status} ${STATUS_TEXT.get(status)}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+const BUSY = encoder.encode("HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
 const FRAMING = new Set(["content-length", "transfer-encoding", "connection", "date"]); // the server's to write
 const CONTINUE = encoder.encode("HTTP/1.1 100 Continue\r\n\r\n");
 
@@ -307,9 +284,8 @@ async function send(c: Connection, res: Response, method: string, http10: boolea
   if (/\bclose\b/i.test(headers.get("connection") ?? "")) keepAlive = false;
   let head = `HTTP/1.1 ${status} ${STATUS_TEXT.get(status) ?? "Unknown"}\r\n${framing}`;
   for (const [name, value] of headers) if (!FRAMING.has(name)) head += `${name}: ${value}\r\n`; // Set-Cookie: 1 each
-  head += `date: ${new Date().toUTCString()}\r\n${
-    keepAlive ? (http10 ? "connection: keep-alive\r\n" : "") : "connection: close\r\n"
-  }\r\n`;
+  const connection = keepAlive ? (http10 ? "connection: keep-alive\r\n" : "") : "connection: close\r\n";
+  head += `date: ${new Date().toUTCString()}\r\n${connection}\r\n`;
   if (trace) show(head, "->", chunked ? "chunked" : "as its fields say");
   if (!(body instanceof ReadableStream)) { // it waits for our next read or the close: pipelined answers leave together
     c.out.push(encoder.encode(head), ...(body ? [body] : []));
@@ -332,19 +308,19 @@ function drop(body: Body): null {
 }
 
 // ====================================================== 4. Router ==================================================
-type Param<S> = S extends `:${infer Name}` ? { [K in Name]: string } : S extends "*" ? { "*": string } : unknown;
 /** What a route pattern captures: `Params<"/users/:id/*">` is `{ id: string } & { "*": string }`. */
-export type Params<P extends string> = P extends `${infer S}/${infer Rest}` ? Param<S> & Params<Rest> : Param<P>;
+export type Params<P extends string> = P extends `${infer S}/${infer Rest}` ? Params<S> & Params<Rest>
+  : P extends `:${infer Name}` ? { [K in Name]: string }
+  : P extends "*" ? { "*": string }
+  : Record<never, never>;
 type Route<T> = { value: T; names: string[]; pattern: string };
 type Node<T> = { routes: Map<string, Route<T>>; children: Map<string, Node<T>>; param?: Node<T>; rest?: Node<T> };
 type Found<T> = [Route<T>, string[]] | undefined;
 const node = <T>(): Node<T> => ({ routes: new Map(), children: new Map() });
+const ROUTE_RULES = `start with "/", use URL characters (no "?", "%", spaces), name each :param once, * only last`;
 const SEGMENT = /^(:[A-Za-z_]\w*|\*|[\w\-.~!$&'()+,;=:@]*)$/; // a :param, a *, or characters a URL path allows
 
-/**
- * Maps a method and a path to a value: `router.add("GET", "/users/:id", x).match("GET", "/users/7")` gives
- * `{ value: x, params: { id: "7" } }`. Routes live in a tree of segments: a thousand cost about what ten do.
- */
+/** Maps a method and a path to a value, e.g. `.add("GET", "/users/:id", x)`, in a tree of path segments. */
 export class Router<T> {
   #tree: Node<T> = node();
   /** Adds a route like "/users/:id" or "/files/*"; a malformed pattern or a second route for it throws. */
@@ -353,12 +329,7 @@ export class Router<T> {
     let at = this.#tree;
     for (const s of pattern.split("/").slice(1)) {
       const bad = !SEGMENT.test(s) || /^\.\.?$/.test(s) || names.at(-1) === "*" || names.includes(s.slice(1));
-      if (bad || pattern[0] !== "/") {
-        throw new Error(
-          `Bad route "${pattern}" at "${s}": start with "/"; use a URL's characters (no "?", "%" or ` +
-            `spaces), ":name" once per name, "*" only at the end`,
-        );
-      }
+      if (bad || pattern[0] !== "/") throw new Error(`Bad route "${pattern}" at "${s}": ${ROUTE_RULES}`);
       if (s === "*" || s[0] === ":") names.push(s === "*" ? s : s.slice(1));
       if (s === "*") at = at.rest ??= node();
       else if (s[0] === ":") at = at.param ??= node();
@@ -382,9 +353,12 @@ export class Router<T> {
         (at.param && s !== "" ? walk(at.param, i + 1, [...values, s]) : undefined);
       return found ?? (at.rest && pick(at.rest.routes, [...values, segments.slice(i).join("/")]));
     };
-    const [route, values] = walk(this.#tree, 0, []) ?? [];
-    if (route) {
-      return { value: route.value, params: Object.fromEntries(route.names.map((n, i) => [n, decode(values![i])])) };
+    const [route, values = []] = walk(this.#tree, 0, []) ?? [];
+    try { // percent-decoded: "/users/J%C3%B6rg" gives "Jörg"
+      const params = Object.fromEntries(route?.names.map((name, i) => [name, decodeURIComponent(values[i])]) ?? []);
+      if (route) return { value: route.value, params };
+    } catch {
+      throw new HttpError(400, "A malformed %-escape in the path");
     }
     if (allowed.size === 0) return null;
     const allow = [...allowed, ...(allowed.has("GET") ? ["HEAD"] : []), "OPTIONS"].join(", ");
@@ -392,21 +366,11 @@ export class Router<T> {
   }
 }
 
-function decode(value: string): string {
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    throw new HttpError(400, `A malformed %-escape in ${JSON.stringify(value)}`);
-  }
-}
-
 // ====================================================== 5. App =====================================================
 /** What a handler may return: a Response; text; bytes or a stream; null for 204; anything else goes as JSON. */
 export type Result = Response | Body | Record<string, unknown> | unknown[] | number | boolean;
 /** A route handler, e.g. `(req) => ({ id: req.params.id })`. */
-export type Handler<P = Record<string, string>> = (
-  req: Request<P & Record<string, string>>,
-) => Result | Promise<Result>;
+export type Handler<P = Record<string, string>> = (req: Request<P>) => Result | Promise<Result>;
 /** Middleware wraps the rest of the chain, which `next()` runs, e.g. `(req, next) => next()`. */
 export type Middleware = (req: Request, next: () => Promise<Response>) => Result | Promise<Result>;
 
@@ -424,10 +388,7 @@ function toResponse(result: Result | void, who: string): Response {
   return raw ? new Response(result) : Response.json(result);
 }
 
-/**
- * Middleware and routes, e.g. `new App().get("/hi/:name", (req) => "Hi " + req.params.name)`. It runs on our own
- * {@linkcode Server} with `listen()`, or via `fetch`: `Deno.serve(app.fetch)`, or `export default app`.
- */
+/** Middleware and routes, e.g. `new App().get("/hi", () => "Hi")`; `listen()`, or `Deno.serve(app.fetch)`. */
 export class App {
   #router = new Router<Handler>();
   #middleware: Middleware[] = [];
@@ -444,7 +405,6 @@ export class App {
   }
   /** Routes requests with `method` for `path`, e.g. "/users/:id" or "/static/*", to `handler`. */
   on<P extends string>(method: string, path: P, handler: Handler<Params<P>>): this {
-    if (!TOKEN.test(method)) throw new TypeError(`"${method}" is not an HTTP method`);
     return this.#router.add(method.toUpperCase(), path, handler as Handler), this;
   }
   /** Routes GET requests, and so HEAD ones. */
@@ -482,9 +442,8 @@ export class App {
     const body = request.body ? readAll(request.body, this.options.maxBodyBytes ?? LIMITS.maxBodyBytes) : undefined;
     body?.catch(() => {}); // a body over the limit is a 413 for the handler that reads it
     const remoteAddr = (info?.remoteAddr as Deno.NetAddr | undefined)?.hostname;
-    const res = await this.handle(
-      new Request(request.method, request.url, { headers: request.headers, body, remoteAddr }),
-    );
+    const req = new Request(request.method, request.url, { headers: request.headers, body, remoteAddr });
+    const res = await this.handle(req);
     const bodiless = res.status === 204 || res.status === 304 || request.method === "HEAD";
     return new globalThis.Response((bodiless ? drop(res.body) : res.body) as BodyInit, res);
   };
@@ -514,71 +473,59 @@ export type ServerOptions = Partial<typeof LIMITS> & {
 };
 const GONE = [Deno.errors.BadResource, Deno.errors.BrokenPipe, Deno.errors.ConnectionReset, Deno.errors.Interrupted];
 
-/**
- * HTTP/1.1 on TCP, e.g. `new Server((req) => new Response("hi")).listen()`. It knows no routes: bytes to a Request,
- * the handler, its Response to bytes (the split Python calls WSGI).
- */
+/** HTTP/1.1 on TCP, e.g. `new Server(() => new Response("hi")).listen()`: it knows no routes (Python's WSGI split). */
 export class Server {
   #limits: typeof LIMITS;
   #listener?: Deno.TcpListener;
   #accepting?: Promise<void>;
-  #connections = new Map<Connection, Promise<void>>();
+  #connections = new Map<Connection, Promise<unknown>>();
   #closing = false;
   /** Makes a server that answers with `handler`; nothing happens until `listen()`. */
   constructor(readonly handler: (req: Request) => Response | Promise<Response>, readonly options: ServerOptions = {}) {
-    const limits = Object.entries(LIMITS).map(([name, value]) => [name, options[name as keyof typeof LIMITS] ?? value]);
-    this.#limits = Object.fromEntries(limits);
+    this.#limits = { ...LIMITS, ...options }; // the options' own fields (port and such) ride along unused
   }
   /** Binds the port and starts accepting; resolves with the address bound (with port 0, a free one). */
-  listen(): Promise<Deno.NetAddr> {
+  async listen(): Promise<Deno.NetAddr> {
     const flag = Deno.args.indexOf("--port"), { hostname = "0.0.0.0", reusePort } = this.options;
     const port = this.options.port ?? Number(flag >= 0 ? Deno.args[flag + 1] : env("PORT") ?? 8000);
-    this.#listener = Deno.listen({ port, hostname, reusePort } as Deno.TcpListenOptions);
-    this.#accepting = this.#accept(this.#listener);
-    return Promise.resolve(this.#listener.addr);
+    const listener = this.#listener = Deno.listen({ port, hostname, reusePort } as Deno.TcpListenOptions);
+    this.#accepting = (async () => {
+      for await (const conn of listener) {
+        if (this.#connections.size >= this.#limits.maxConnections) { // say why, then hang up
+          conn.write(BUSY).catch(() => {}).finally(() => conn.close());
+          continue;
+        }
+        conn.setNoDelay(true); // a response is one write: send it now, don't let Nagle's algorithm hold it back
+        const c = new Connection(conn), done = this.#serve(c).catch(unlessGone).then(() => c.flush()).catch(unlessGone);
+        this.#connections.set(c, done.finally(() => (c.close(), this.#connections.delete(c))));
+      }
+    })();
+    return listener.addr;
   }
   /** Stops gracefully: it accepts no more, lets the requests in flight finish, and closes idle connections. */
   async close(): Promise<void> {
     this.#closing = true;
     this.#listener?.close();
     await this.#accepting;
-    for (const c of this.#connections.keys()) if (c.state === "idle") c.close();
+    for (const c of this.#connections.keys()) if (c.idle) c.close();
     await Promise.all(this.#connections.values());
-  }
-  async #accept(listener: Deno.TcpListener): Promise<void> {
-    for await (const conn of listener) {
-      if (this.#connections.size >= this.#limits.maxConnections) { // say why, then hang up
-        conn.write(reply(503)).catch(() => {}).finally(() => conn.close());
-        continue;
-      }
-      conn.setNoDelay(true); // a response is one write: send it now, rather than let Nagle's algorithm hold it back
-      const c = new Connection(conn);
-      const done = this.#serve(c).catch(unlessGone).then(() => c.flush()).catch(unlessGone);
-      this.#connections.set(c, done.finally(() => (c.close(), this.#connections.delete(c))));
-    }
   }
   async #serve(c: Connection): Promise<void> { // requests on one connection, until either side ends it
     const limits = this.#limits, trace = this.options.trace ?? env("GROUNDWORK_TRACE") === "1";
     while (!this.#closing) {
-      c.state = "idle"; // between requests: wait for the next one's first byte, but not forever
-      if (c.buffered === 0 && !(await c.fill(Date.now() + limits.idleTimeoutMs))) return; // the client hung up
+      c.idle = true; // between requests: wait for the next one's first byte, but not forever
+      if (c.buffered() === 0 && !(await c.fill(Date.now() + limits.idleTimeoutMs))) return; // the client hung up
       const started = performance.now();
       let head: Head | undefined, req: Request | undefined, res: Response, keepAlive = false;
       try {
-        c.state = "head";
-        head = await readHead(c, limits);
-        c.state = "busy";
-        if (trace) {
-          show([...head.lines, "", ""].join("\r\n"), "<-", `${head.size}${head.size === "chunked" ? "" : " bytes"}`);
-        }
-        const body = await readBody(c, head, limits), connection = head.headers.get("connection") ?? "";
-        req = new Request(head.method, head.url, {
-          headers: head.headers,
-          body,
-          remoteAddr: c.conn.remoteAddr.hostname,
-        });
-        keepAlive = head.http10 ? /\bkeep-alive\b/i.test(connection) : !/\bclose\b/i.test(connection); // 1.1: unless told
+        [c.idle, head] = [false, await readHead(c, limits)];
+        if (trace) show([...head.lines, "", ""].join("\r\n"), "<-", String(head.size)); // size: a count, or "chunked"
+        const connection = head.headers.get("connection") ?? "", remoteAddr = c.conn.remoteAddr.hostname;
+        keepAlive = head.http10 ? /\bkeep-alive\b/i.test(connection) : !/\bclose\b/i.test(connection); // 1.1 by default
+        const body = readBody(c, head, limits); // read now, as the handler runs; its errors reach the handler
+        req = new Request(head.method, head.url, { headers: head.headers, body, remoteAddr });
         res = await Promise.resolve(req).then(this.handler).catch(errorResponse);
+        keepAlive &&= await body.then(() => true, () => false); // the next request starts where this body ends
       } catch (err) {
         if (!(err instanceof HttpError)) throw err; // the socket failed: there is no one to answer
         res = errorResponse(err); // a malformed request: the bytes after it can't be trusted, so close after answering
@@ -598,11 +545,10 @@ function show(head: string, arrow: string, body: string): void { // a head as it
   );
 }
 
-function unlessGone(err: unknown): void { // a client that hung up is no news; anything else is a bug to report
-  if (!GONE.some((E) => err instanceof E)) console.error("groundwork: a connection failed:", err);
-}
+const unlessGone = (err: unknown) => GONE.some((E) => err instanceof E) || console.error("groundwork: failed:", err);
 
 function env(name: string): string | undefined { // if allowed, and never with a prompt: --allow-net alone must run
-  const granted = Deno.permissions.querySync?.({ name: "env", variable: name }).state === "granted";
-  return granted ? Deno.env.get(name) : undefined;
+  return Deno.permissions.querySync?.({ name: "env", variable: name }).state === "granted"
+    ? Deno.env.get(name)
+    : undefined;
 }

@@ -7,6 +7,7 @@
 // connection for the next request, and opens a new one when the server has closed it.
 const encoder = new TextEncoder();
 const MAX_LINE = 64 * 1024; // a longer status or header line is not HTTP we want to read
+const MAX_BODY = 64 * 1024 * 1024; // bodies are held in memory: a server can't make us hold more than this
 const IDEMPOTENT = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]); // asking twice does no more than once
 
 /** A response as it came off the wire. */
@@ -29,7 +30,7 @@ class ClosedBeforeAnswer extends Error {}
  * or a whole response and the start of the next. So we read on until we have what we need, and keep what is left.
  */
 class Reader {
-  #buf = new Uint8Array(0);
+  #buf: Uint8Array = new Uint8Array(0);
   constructor(readonly conn: Deno.Conn) {}
   /** Reads once more from the socket into the buffer; false if the server has closed its end. */
   async #fill(): Promise<boolean> {
@@ -55,6 +56,7 @@ class Reader {
   }
   /** Exactly `n` bytes: first what the buffer holds, then straight from the socket into the result. */
   async bytes(n: number): Promise<Uint8Array> {
+    if (n > MAX_BODY) throw new Error(`A body over ${MAX_BODY} bytes`);
     const out = new Uint8Array(n);
     let got = Math.min(n, this.#buf.length);
     out.set(this.#buf.subarray(0, got));
@@ -68,10 +70,15 @@ class Reader {
   }
   /** Everything until the server closes the connection. */
   async rest(): Promise<Uint8Array> {
-    while (await this.#fill()); // the buffer grows until the close
-    const all = this.#buf;
+    const parts = [this.#buf];
+    let size = this.#buf.length;
     this.#buf = new Uint8Array(0);
-    return all;
+    while (true) {
+      const chunk = new Uint8Array(64 * 1024), n = await this.conn.read(chunk);
+      if (n === null) return concat(parts);
+      if ((size += n) > MAX_BODY) throw new Error(`A body over ${MAX_BODY} bytes`);
+      parts.push(chunk.subarray(0, n));
+    }
   }
 }
 
@@ -88,15 +95,20 @@ function concat(parts: Uint8Array[]): Uint8Array {
 /** A body sent as chunks (RFC 9112 7.1): each is its size in hex, CRLF, the bytes, CRLF; a size of 0 ends them. */
 async function readChunked(reader: Reader): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
-  while (true) {
-    const line = await reader.line(), size = /^([0-9a-fA-F]{1,8})[\t ]*(;.*)?$/.exec(line); // ";..." extensions
-    if (!size) throw new Error(`A malformed chunk size ${JSON.stringify(line)}`);
-    if (size[1].match(/^0+$/)) break;
-    chunks.push(await reader.bytes(parseInt(size[1], 16)));
+  let total = 0;
+  for (let size = await chunkSize(reader); size > 0; size = await chunkSize(reader)) {
+    if ((total += size) > MAX_BODY) throw new Error(`A body over ${MAX_BODY} bytes`);
+    chunks.push(await reader.bytes(size));
     if (await reader.line() !== "") throw new Error("A chunk longer than its size");
   }
   while (await reader.line() !== ""); // trailer fields, if any: read, and dropped
   return concat(chunks);
+}
+
+async function chunkSize(reader: Reader): Promise<number> {
+  const line = await reader.line(), size = /^([0-9a-fA-F]{1,8})[\t ]*(;.*)?$/.exec(line); // ";..." is an extension
+  if (!size) throw new Error(`A malformed chunk size ${JSON.stringify(line)}`);
+  return parseInt(size[1], 16);
 }
 
 /**
@@ -111,7 +123,9 @@ export class Client {
   /** A client for the server at `url` (http only: this client speaks plain TCP, not TLS). */
   constructor(url: string | URL, readonly options: { timeoutMs?: number } = {}) {
     this.url = new URL(url);
-    if (this.url.protocol !== "http:") throw new TypeError(`Only http:// URLs, not ${this.url.protocol}//: no TLS here`);
+    if (this.url.protocol !== "http:") {
+      throw new TypeError(`Only http:// URLs, not ${this.url.protocol}//: no TLS here`);
+    }
   }
 
   /** Sends a request, e.g. `request("GET", "/json")`, and reads its response whole. */
@@ -120,6 +134,9 @@ export class Client {
     path: string,
     options: { headers?: HeadersInit; body?: string | Uint8Array } = {},
   ): Promise<ClientResponse> {
+    // A space or CRLF in either would let the caller write a second request inside the first: refuse.
+    if (!/^[!#$%&'*+.^_`|~\w-]+$/.test(method)) throw new TypeError(`"${method}" is not an HTTP method`);
+    if (!/^\/[\x21-\x7e]*$/.test(path)) throw new TypeError(`"${path}" must start with "/" and be encoded: no spaces`);
     const reused = this.#reader !== undefined;
     try {
       return await this.#exchange(method, path, options);
@@ -152,19 +169,24 @@ export class Client {
       this.connections++;
     }
     const reader = this.#reader, ms = this.options.timeoutMs ?? 30_000;
-    let timedOut = false;
-    const timer = setTimeout(() => (timedOut = true, this.close()), ms); // closing ends any read that is waiting
+    let timedOut = false, answered = false;
+    const timer = setTimeout(() => { // closing the socket ends the read that is waiting
+      timedOut = true;
+      this.close();
+    }, ms);
     try {
       await this.#send(reader.conn, method, path, options);
-      if (!(await reader.started())) throw new ClosedBeforeAnswer("The server closed the connection");
+      answered = await reader.started();
+      if (!answered) throw new ClosedBeforeAnswer("The server closed the connection before answering");
       const { response, keepAlive } = await this.#receive(reader, method);
       if (!keepAlive) this.close();
       return response;
     } catch (err) {
       this.close(); // after a failure, we can't know where the next response would begin
       if (timedOut) throw new Error(`No complete response to ${method} ${path} within ${ms} ms`);
-      const gone = err instanceof Deno.errors.BrokenPipe || err instanceof Deno.errors.ConnectionReset;
-      throw gone ? new ClosedBeforeAnswer(err.message) : err; // reset before any answer: closed while idle
+      const reset = err instanceof Deno.errors.BrokenPipe || err instanceof Deno.errors.ConnectionReset;
+      if (!reset || answered) throw err;
+      throw new ClosedBeforeAnswer(`The server closed the connection before answering (${err.message})`);
     } finally {
       clearTimeout(timer);
     }
@@ -177,9 +199,6 @@ export class Client {
     path: string,
     options: { headers?: HeadersInit; body?: string | Uint8Array },
   ): Promise<void> {
-    // A space or CRLF in either would let the caller write a second request inside the first: refuse.
-    if (!/^[!#$%&'*+.^_`|~\w-]+$/.test(method)) throw new TypeError(`"${method}" is not an HTTP method`);
-    if (!/^\/[\x21-\x7e]*$/.test(path)) throw new TypeError(`"${path}" must start with "/" and be encoded: no spaces`);
     const headers = new Headers(options.headers); // Headers itself refuses a CR or LF in a value
     const body = typeof options.body === "string" ? encoder.encode(options.body) : options.body ?? new Uint8Array();
     if (!headers.has("host")) headers.set("host", this.url.host); // the one field HTTP/1.1 requires
@@ -196,7 +215,8 @@ export class Client {
     do { // a "100 Continue" (or another 1xx) may come first: it is a head with no body, and not the answer
       const line = await reader.line(), parsed = /^HTTP\/(1\.[01]) (\d{3})(?: (.*))?$/.exec(line);
       if (!parsed) throw new Error(`Not an HTTP/1.x status line: ${JSON.stringify(line.slice(0, 80))}`);
-      [version, status, reason, head, headers] = [parsed[1], Number(parsed[2]), parsed[3] ?? "", line + "\r\n", new Headers()];
+      [version, status, reason] = [parsed[1], Number(parsed[2]), parsed[3] ?? ""];
+      [head, headers] = [line + "\r\n", new Headers()];
       for (let field = await reader.line(); field !== ""; field = await reader.line()) {
         const colon = field.indexOf(":");
         if (colon <= 0) throw new Error(`A malformed header line: ${JSON.stringify(field.slice(0, 80))}`);
@@ -212,7 +232,9 @@ export class Client {
     if (method === "HEAD" || status === 204 || status === 304) {
       body = new Uint8Array(); // never a body, whatever Content-Length says (for a HEAD, it is GET's length)
     } else if (headers.has("transfer-encoding")) {
-      if (!/^chunked$/i.test(headers.get("transfer-encoding")!)) throw new Error("Only chunked transfer coding is known");
+      if (!/^chunked$/i.test(headers.get("transfer-encoding")!)) {
+        throw new Error("Only chunked transfer coding is known");
+      }
       body = await readChunked(reader);
     } else if (headers.has("content-length")) {
       const length = headers.get("content-length")!;

@@ -162,7 +162,7 @@ async function save(folder: string, upload: File): Promise<string> {
     try {
       await upload.stream().pipeTo(file.writable); // closes the file when done
     } catch (err) {
-      await Deno.remove(path).catch(() => {}); // leave no half-written file behind (if that fails too, the first error matters)
+      await Deno.remove(path).catch(() => {}); // leave no half-written file (if removing fails, report the first error)
       throw err;
     }
     return candidate;
@@ -204,8 +204,10 @@ export function createApp(options: { root: string; uploads: string }): App {
   app.get("/*", async (req) => { // GET, and so HEAD, for any other path: a file under the root
     let path = await resolve(options.root, req.path), info = await Deno.stat(path);
     if (info.isDirectory) {
-      // "/docs" must become "/docs/" first, or the page's relative links ("style.css") would miss the folder
-      if (!req.path.endsWith("/")) return Response.redirect(`${req.path}/${req.url.search}`, 301);
+      // "/docs" must become "/docs/" first, or the page's relative links ("style.css") would miss the folder. One
+      // leading slash only: a browser reads "//example.com/" as another site, and we'd be an open redirect.
+      const folder = `/${req.path.replace(/^\/+/, "")}/`;
+      if (!req.path.endsWith("/")) return Response.redirect(folder + req.url.search, 301);
       path = await resolve(options.root, `${req.path}index.html`); // checked like any path: it may be a symlink
       info = await Deno.stat(path);
     }

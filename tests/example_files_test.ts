@@ -25,6 +25,7 @@ async function scratch(): Promise<{ dir: string; public: string; uploads: string
   await Deno.mkdir(join(pub, "docs"));
   await Deno.writeTextFile(join(pub, "docs", "index.html"), "<h1>Docs</h1>");
   await Deno.mkdir(join(pub, "empty"));
+  await Deno.mkdir(join(pub, "example.com")); // a folder whose name is a host name
   await Deno.writeTextFile(join(dir, "secret.txt"), SECRET);
   await Deno.symlink("../secret.txt", join(pub, "link.txt")); // a file inside that is really outside
   await Deno.symlink("..", join(pub, "escape")); // a folder inside that is really the parent
@@ -77,6 +78,12 @@ Deno.test("files example: serves a folder with types, caching, ranges and HEAD",
       await res.body?.cancel();
       assert.equal(res.status, 301);
       assert.equal(res.headers.get("location"), "/docs/?x=1");
+    });
+
+    await t.step("the redirect for //example.com stays on this site: /example.com/, not //example.com/", async () => {
+      const { responses } = await raw(server.port, get("//example.com"), { responses: 1 });
+      assert.equal(responses[0].status, 301);
+      assert.equal(responses[0].headers.get("location"), "/example.com/");
     });
 
     await t.step("a folder serves its index.html, and one without an index.html is a 404 (no listing)", async () => {
@@ -360,8 +367,8 @@ Deno.test("files example: the command in its header serves examples/public", asy
 });
 
 // Found while writing files.ts: its range stream once closed its file twice when a HEAD cancelled it after the last
-// read, and the whole process exited. files.ts now closes once; but mod.ts should not let a failing cancel() go
-// unhandled, since Deno ends the process on an unhandled rejection. This test shows it on mod.ts alone.
+// read; the cancel() threw, nothing caught it, and Deno ended the whole process on the unhandled rejection. files.ts
+// now closes once, and mod.ts now catches what cancel() throws; this keeps the second fix in place.
 Deno.test("a HEAD answer's stream whose cancel() throws leaves no unhandled rejection to end the process", async () => {
   const unhandled: unknown[] = [];
   const record = (event: PromiseRejectionEvent) => {

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Request } from "../mod.ts";
-import { createApp, openDatabase } from "../examples/tasks.ts";
+import { createApp, openDatabase, type Task } from "../examples/tasks.ts";
 import { raw } from "./helpers.ts";
 import { runExample, type Running } from "./run_example.ts";
 
@@ -12,13 +12,20 @@ function startTasks(db: string): Promise<Running> {
   return runExample("examples/tasks.ts", permissions, ["--db", db]);
 }
 
-/** Sends one request; a `json` body goes out as JSON, with its Content-Type. */
-async function call(
+/** A page of GET /tasks, and the body of every error. */
+type Page = { tasks: Task[]; total: number; limit: number; offset: number };
+type Problem = { error: string };
+
+/**
+ * Sends one request, and parses the JSON that comes back as a `T`. A `json` option goes out as JSON, and a `body`
+ * as it is, both with "Content-Type: application/json" unless `headers` says otherwise.
+ */
+async function call<T = Problem>(
   server: Running,
   method: string,
   path: string,
   options: { json?: unknown; body?: string; headers?: Record<string, string> } = {},
-): Promise<{ status: number; headers: Headers; body: unknown }> {
+): Promise<{ status: number; headers: Headers; body: T }> {
   const headers = new Headers(options.headers);
   let body = options.body;
   if ("json" in options) {
@@ -33,59 +40,57 @@ async function call(
 Deno.test("tasks example: a JSON API over real TCP", async (t) => {
   const dir = await Deno.makeTempDir({ prefix: "groundwork-tasks-" });
   const server = await startTasks(join(dir, "tasks.db"));
+  const total = async () => (await call<Page>(server, "GET", "/tasks")).body.total;
   try {
     await t.step("GET /health answers 200 with JSON", async () => {
-      const res = await call(server, "GET", "/health");
+      const res = await call<unknown>(server, "GET", "/health");
       assert.equal(res.status, 200);
       assert.equal(res.headers.get("content-type"), "application/json");
       assert.deepEqual(res.body, { status: "ok" });
     });
 
     await t.step("POST /tasks creates a task: 201, Location /tasks/:id, and the task, its title trimmed", async () => {
-      const res = await call(server, "POST", "/tasks", { json: { title: "  Buy milk  " } });
+      const res = await call<Task>(server, "POST", "/tasks", { json: { title: "  Buy milk  " } });
       assert.equal(res.status, 201);
       assert.equal(res.headers.get("location"), "/tasks/1");
-      const task = res.body as Record<string, unknown>;
-      assert.equal(task.id, 1);
-      assert.equal(task.title, "Buy milk");
-      assert.equal(task.done, false);
-      assert.match(String(task.createdAt), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      const { id, title, done, createdAt } = res.body;
+      assert.deepEqual([id, title, done], [1, "Buy milk", false]);
+      assert.match(createdAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     });
 
     await t.step("GET /tasks/:id reads back what the Location points at", async () => {
-      const res = await call(server, "GET", "/tasks/1");
+      const res = await call<Task>(server, "GET", "/tasks/1");
       assert.equal(res.status, 200);
-      assert.equal((res.body as { title: string }).title, "Buy milk");
+      assert.equal(res.body.title, "Buy milk");
     });
 
     await t.step("a title that looks like SQL is stored as text, because values go in as parameters", async () => {
       const title = "'); DROP TABLE tasks; --";
-      const res = await call(server, "POST", "/tasks", { json: { title, done: true } });
+      const res = await call<Task>(server, "POST", "/tasks", { json: { title, done: true } });
       assert.equal(res.status, 201);
-      assert.equal(((await call(server, "GET", res.headers.get("location")!)).body as { title: string }).title, title);
+      assert.equal((await call<Task>(server, "GET", res.headers.get("location")!)).body.title, title);
     });
 
     await t.step("GET /tasks lists them in id order, with the total and the page asked for", async () => {
       await call(server, "POST", "/tasks", { json: { title: "Walk the dog" } });
-      const res = await call(server, "GET", "/tasks");
+      const res = await call<Page>(server, "GET", "/tasks");
       assert.equal(res.status, 200);
-      const page = res.body as { tasks: { id: number }[]; total: number; limit: number; offset: number };
-      assert.deepEqual(page.tasks.map((task) => task.id), [1, 2, 3]);
-      assert.deepEqual([page.total, page.limit, page.offset], [3, 20, 0]);
+      const { tasks, total, limit, offset } = res.body;
+      assert.deepEqual(tasks.map((task) => task.id), [1, 2, 3]);
+      assert.deepEqual([total, limit, offset], [3, 20, 0]);
     });
 
     await t.step("GET /tasks?done=true and ?done=false filter, and the total counts the filtered tasks", async () => {
-      const done = (await call(server, "GET", "/tasks?done=true")).body as { tasks: { id: number }[]; total: number };
+      const done = (await call<Page>(server, "GET", "/tasks?done=true")).body;
       assert.deepEqual([done.tasks.map((task) => task.id), done.total], [[2], 1]);
-      const open = (await call(server, "GET", "/tasks?done=false")).body as { tasks: { id: number }[]; total: number };
+      const open = (await call<Page>(server, "GET", "/tasks?done=false")).body;
       assert.deepEqual([open.tasks.map((task) => task.id), open.total], [[1, 3], 2]);
     });
 
     await t.step("limit and offset page through the list", async () => {
-      const res = await call(server, "GET", "/tasks?limit=2&offset=1");
-      const page = res.body as { tasks: { id: number }[]; total: number };
+      const page = (await call<Page>(server, "GET", "/tasks?limit=2&offset=1")).body;
       assert.deepEqual([page.tasks.map((task) => task.id), page.total], [[2, 3], 3]);
-      const past = (await call(server, "GET", "/tasks?offset=10")).body as { tasks: unknown[] };
+      const past = (await call<Page>(server, "GET", "/tasks?offset=10")).body;
       assert.deepEqual(past.tasks, []);
     });
 
@@ -102,22 +107,16 @@ Deno.test("tasks example: a JSON API over real TCP", async (t) => {
       ) {
         const res = await call(server, "GET", `/tasks?${query}`);
         assert.equal(res.status, 400, query);
-        assert.match((res.body as { error: string }).error, new RegExp(`"${field}"`), query);
+        assert.match(res.body.error, new RegExp(`"${field}"`), query);
       }
     });
 
     await t.step("PATCH /tasks/:id changes only the fields sent", async () => {
-      const res = await call(server, "PATCH", "/tasks/1", { json: { done: true } });
-      assert.equal(res.status, 200);
-      assert.deepEqual([(res.body as { title: string }).title, (res.body as { done: boolean }).done], [
-        "Buy milk",
-        true,
-      ]);
-      const renamed = await call(server, "PATCH", "/tasks/1", { json: { title: "Buy oat milk" } });
-      assert.deepEqual([(renamed.body as { title: string }).title, (renamed.body as { done: boolean }).done], [
-        "Buy oat milk",
-        true,
-      ]);
+      const done = await call<Task>(server, "PATCH", "/tasks/1", { json: { done: true } });
+      assert.equal(done.status, 200);
+      assert.deepEqual([done.body.title, done.body.done], ["Buy milk", true]);
+      const renamed = await call<Task>(server, "PATCH", "/tasks/1", { json: { title: "Buy oat milk" } });
+      assert.deepEqual([renamed.body.title, renamed.body.done], ["Buy oat milk", true]);
     });
 
     await t.step("bad bodies are 400s whose message names the field, and create nothing", async () => {
@@ -137,36 +136,34 @@ Deno.test("tasks example: a JSON API over real TCP", async (t) => {
         const res = await call(server, "POST", "/tasks", { body });
         assert.equal(res.status, 400, what);
         assert.equal(res.headers.get("content-type"), "application/json", what);
-        assert.match((res.body as { error: string }).error, message, what);
+        assert.match(res.body.error, message, what);
       }
-      assert.equal(((await call(server, "GET", "/tasks")).body as { total: number }).total, 3);
+      assert.equal(await total(), 3);
     });
 
     await t.step("a PATCH with one good field and one bad one is refused whole: nothing half-written", async () => {
       const res = await call(server, "PATCH", "/tasks/3", { json: { title: "Walk the cat", done: "soon" } });
       assert.equal(res.status, 400);
-      assert.match((res.body as { error: string }).error, /"done"/);
-      const task = (await call(server, "GET", "/tasks/3")).body as { title: string; done: boolean };
+      assert.match(res.body.error, /"done"/);
+      const task = (await call<Task>(server, "GET", "/tasks/3")).body;
       assert.deepEqual([task.title, task.done], ["Walk the dog", false]);
-      const empty = await call(server, "PATCH", "/tasks/3", { json: {} });
-      assert.equal(empty.status, 400);
+      assert.equal((await call(server, "PATCH", "/tasks/3", { json: {} })).status, 400); // nothing to change
     });
 
     await t.step("a body that isn't declared as JSON is a 415", async () => {
-      const res = await call(server, "POST", "/tasks", {
-        body: '{"title": "x"}',
-        headers: { "content-type": "text/plain" },
-      });
+      const headers = { "content-type": "text/plain" };
+      const res = await call(server, "POST", "/tasks", { body: '{"title": "x"}', headers });
       assert.equal(res.status, 415);
-      assert.match((res.body as { error: string }).error, /application\/json/);
+      assert.match(res.body.error, /application\/json/);
     });
 
     await t.step("a body over 64 KiB is a 413 before the handler runs, and stores nothing", async () => {
+      // Only the head is sent: the server answers from the Content-Length alone, without reading the body.
       const head = `POST /tasks HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n` +
         `Content-Length: ${64 * 1024 + 1}\r\n\r\n`;
       const { responses } = await raw(server.port, head, { responses: 1 });
       assert.equal(responses[0]?.status, 413);
-      assert.equal(((await call(server, "GET", "/tasks")).body as { total: number }).total, 3);
+      assert.equal(await total(), 3);
     });
 
     await t.step("an unknown id is a 404 and a non-numeric one a 400, for GET, PATCH and DELETE", async () => {
@@ -177,12 +174,12 @@ Deno.test("tasks example: a JSON API over real TCP", async (t) => {
         assert.deepEqual(missing.body, { error: "No task 999" }, method);
         const bad = await call(server, method, "/tasks/abc", json);
         assert.equal(bad.status, 400, method);
-        assert.match((bad.body as { error: string }).error, /"id"/, method);
+        assert.match(bad.body.error, /"id"/, method);
       }
     });
 
-    await t.step("DELETE /tasks/:id answers 204, and the task is gone", async () => {
-      const res = await call(server, "DELETE", "/tasks/2");
+    await t.step("DELETE /tasks/:id answers 204 with no body, and the task is gone", async () => {
+      const res = await call<null>(server, "DELETE", "/tasks/2");
       assert.equal(res.status, 204);
       assert.equal(res.body, null);
       assert.equal((await call(server, "GET", "/tasks/2")).status, 404);
@@ -195,7 +192,7 @@ Deno.test("tasks example: a JSON API over real TCP", async (t) => {
       const wrong = await call(server, "PUT", "/tasks/1", { json: { title: "x" } });
       assert.equal(wrong.status, 405);
       assert.equal(wrong.headers.get("allow"), "GET, PATCH, DELETE, HEAD, OPTIONS");
-      assert.match((wrong.body as { error: string }).error, /PUT/);
+      assert.match(wrong.body.error, /PUT/);
     });
   } finally {
     await server.stop();
@@ -218,14 +215,11 @@ Deno.test("tasks example: the schema is created on the first start, and the data
     }
     const second = await startTasks(db);
     try {
-      const page = (await call(second, "GET", "/tasks")).body as { tasks: { id: number; title: string }[] };
-      assert.deepEqual(page.tasks.map((task) => [task.id, task.title]), [[1, "Keep me"]]);
-      assert.equal(((await call(second, "GET", "/tasks/1")).body as { done: boolean }).done, true);
+      const { tasks } = (await call<Page>(second, "GET", "/tasks")).body;
+      assert.deepEqual(tasks.map((task) => [task.id, task.title, task.done]), [[1, "Keep me", true]]);
       // AUTOINCREMENT: the deleted task's id 2 is not handed out again
-      assert.equal(
-        (await call(second, "POST", "/tasks", { json: { title: "New" } })).headers.get("location"),
-        "/tasks/3",
-      );
+      const created = await call(second, "POST", "/tasks", { json: { title: "New" } });
+      assert.equal(created.headers.get("location"), "/tasks/3");
     } finally {
       await second.stop();
     }
