@@ -1,6 +1,5 @@
 /**
- * groundwork: a web framework for Deno, from the TCP socket up, in one file. Read it from the top down, the way a
- * request travels, through six layers; each begins with a banner ("// =====").
+ * groundwork: a web framework for Deno from the TCP socket up, in one file to read the way a request travels:
  * 1. Status codes and HttpError: how every layer says "no".
  * 2. Bytes to Request: a buffered connection, the request head, the body and its framing.
  * 3. Response to bytes: what handlers return, and how it goes back on the wire.
@@ -13,12 +12,11 @@
 
 // ====================================================== 1. Status codes and HttpError ===============================
 const STATUS_TEXT = new Map(
-  `100 Continue|200 OK|201 Created|202 Accepted|204 No Content|206 Partial Content|301 Moved Permanently|302 Found
-  303 See Other|304 Not Modified|307 Temporary Redirect|308 Permanent Redirect|400 Bad Request|401 Unauthorized
-  403 Forbidden|404 Not Found|405 Method Not Allowed|408 Request Timeout|409 Conflict|410 Gone|411 Length Required
-  412 Precondition Failed|413 Content Too Large|414 URI Too Long|415 Unsupported Media Type|416 Range Not Satisfiable
-  422 Unprocessable Content|429 Too Many Requests|431 Request Header Fields Too Large|500 Internal Server Error
-  501 Not Implemented|502 Bad Gateway|503 Service Unavailable|505 HTTP Version Not Supported`
+  `100 Continue|200 OK|201 Created|302 Found|303 See Other|400 Bad Request|403 Forbidden|404 Not Found|409 Conflict
+  204 No Content|416 Range Not Satisfiable|422 Unprocessable Content|500 Internal Server Error|503 Service Unavailable
+  206 Partial Content|304 Not Modified|401 Unauthorized|408 Request Timeout|414 URI Too Long|501 Not Implemented
+  301 Moved Permanently|308 Permanent Redirect|405 Method Not Allowed|413 Content Too Large|429 Too Many Requests
+  307 Temporary Redirect|415 Unsupported Media Type|431 Request Header Fields Too Large|505 HTTP Version Not Supported`
     .split(/\s*[|\n]\s*/).map((s) => [Number(s.slice(0, 3)), s.slice(4)]),
 );
 
@@ -48,15 +46,15 @@ const REQUEST_LINE = /^([!#$%&'*+.^_`|~\w-]+) ([\x21-\x7e]+) HTTP\/(\d)\.(\d)$/;
 const FIELD_LINE = /^([!#$%&'*+.^_`|~\w-]+):[\t ]*([\t\x20-\x7e]*?)[\t ]*$/; // no control bytes, no non-ASCII
 const HOST = /^(\[[\da-fA-F:.]+\]|[\w.-]+)(:\d{1,5})?$/, CHUNK_SIZE = /^([\da-fA-F]{1,8})[\t ]*(;.*)?$/;
 const ascii = new TextDecoder(), encoder = new TextEncoder(); // heads are checked ASCII: UTF-8 decodes them exactly
-
 /** A socket and its read buffer. TCP has no message boundaries, so a short read is not "the end": read on. */
 class Connection {
   idle = true; // between requests, so a graceful close may end it now
+  closed = false;
   out: Uint8Array[] = []; // responses not yet written: pipelined ones leave together, in one write
   #buf = new Uint8Array(16 * 1024);
   #start = 0; // the unread bytes are #buf[#start, #end)
   #end = 0;
-  constructor(readonly conn: Deno.TcpConn) {}
+  constructor(readonly conn: Deno.TcpConn, readonly idleMs: number) {}
   buffered = (): number => this.#end - this.#start;
   async fill(until: number): Promise<boolean> { // waits until `until` for more bytes; false once the client closed
     if (this.out.length) await this.flush(); // before we wait on the client, we send what we owe it
@@ -66,8 +64,7 @@ class Connection {
       this.#buf.set(unread);
       [this.#start, this.#end] = [0, unread.length];
     }
-    const timer = setTimeout(() => this.close(), Math.max(0, until - Date.now())); // too slow: cut off (ends the read)
-    const n = await this.conn.read(this.#buf.subarray(this.#end)).finally(() => clearTimeout(timer));
+    const n = await this.#timed(this.conn.read(this.#buf.subarray(this.#end)), until);
     this.#end += n ?? 0;
     return n !== null;
   }
@@ -88,24 +85,23 @@ class Connection {
   }
   async flush(bytes?: Uint8Array): Promise<void> { // writes `bytes` after all that `out` holds, in one write() call
     let data = concat(bytes ? [...this.out.splice(0), bytes] : this.out.splice(0));
-    while (data.length > 0) data = data.subarray(await this.conn.write(data)); // a write may take only a part
+    while (data.length > 0) data = data.subarray(await this.#timed(this.conn.write(data), Date.now() + this.idleMs));
+  } // (a write may take only a part of what it is given; and a client that won't read is cut off like a slow one)
+  #timed<T>(work: Promise<T>, until: number): Promise<T> { // too slow: cut off; closing the socket ends the wait
+    const timer = setTimeout(() => this.close(), Math.max(0, until - Date.now()));
+    return work.finally(() => clearTimeout(timer));
   }
-  close(): void {
-    try {
-      this.conn.close();
-    } catch { /* closed already, by a timeout or by Server.close(): nothing left to do */ }
+  close(): void { // a timeout and Server.close() may both get here: once is enough
+    if (!this.closed) this.conn.close();
+    this.closed = true;
   }
 }
-
 function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
   const out = new Uint8Array(parts.reduce((size, part) => size + part.length, 0));
   parts.reduce((at, part) => (out.set(part, at), at + part.length), 0);
   return out;
 }
-
 type Head = { lines: string[]; method: string; url: URL; headers: Headers; http10: boolean; size: number | "chunked" };
-
 async function readHead(c: Connection, limits: typeof LIMITS): Promise<Head> { // line by line, checked (RFC 9112)
   const lines: string[] = [], until = Date.now() + limits.headersTimeoutMs; // one deadline for the whole head
   for (let size = 0;;) {
@@ -131,7 +127,6 @@ async function readHead(c: Connection, limits: typeof LIMITS): Promise<Head> { /
   const url = new URL(absolute ? target : `http://${host}${target}`);
   return { lines, method, url, headers, http10, size: bodySize(headers, http10) };
 }
-
 function bodySize(headers: Headers, http10: boolean): number | "chunked" { // where the body ends: RFC 9112 6.3
   const te = headers.get("transfer-encoding"), cl = headers.get("content-length");
   if (te !== null) { // both: two servers on the way could disagree on where the body ends ("request smuggling")
@@ -143,7 +138,6 @@ function bodySize(headers: Headers, http10: boolean): number | "chunked" { // wh
   if (values.length > 1 || !/^\d{1,15}$/.test(values[0])) throw new HttpError(400, `Bad Content-Length "${cl}"`);
   return Number(values[0]);
 }
-
 async function readBody(c: Connection, head: Head, limits: typeof LIMITS): Promise<Uint8Array> { // RFC 9112 6.3, 7.1
   const { maxBodyBytes: max, idleTimeoutMs: ms } = limits, { size } = head;
   if (size === 0) return new Uint8Array();
@@ -162,14 +156,8 @@ async function readBody(c: Connection, head: Head, limits: typeof LIMITS): Promi
   while (await c.line(limits.maxHeaderBytes, Date.now() + ms, 431) !== ""); // trailer fields: read, and dropped
   return concat(chunks);
 }
-
 /** How to make a {@linkcode Request}: its header fields, its body, the client's address. */
-export type RequestInit = {
-  headers?: HeadersInit;
-  body?: string | Uint8Array | Promise<Uint8Array>;
-  remoteAddr?: string;
-};
-
+export type RequestInit = { headers?: HeadersInit; body?: Uint8Array | Promise<Uint8Array>; remoteAddr?: string };
 /** A request, e.g. `GET /users/42?a=1` on "/users/:id": `req.path` "/users/42", `req.params.id` "42". */
 export class Request<P = Record<string, string>> {
   /** The full URL, its dot segments ("/a/../b") already resolved. */
@@ -180,6 +168,8 @@ export class Request<P = Record<string, string>> {
   readonly headers: Headers;
   /** The client's IP address. */
   readonly remoteAddr: string;
+  /** The query string's parameters, e.g. `req.query.get("page")`. */
+  readonly query: URLSearchParams;
   /** What the route's pattern captured, percent-decoded: "/users/:id" gives `{ id }`. */
   params = {} as P;
   #body: Uint8Array | Promise<Uint8Array>;
@@ -187,12 +177,8 @@ export class Request<P = Record<string, string>> {
   constructor(readonly method: string, url: string | URL, init: RequestInit = {}) {
     this.url = typeof url === "string" ? new URL(url) : url;
     this.headers = init.headers instanceof Headers ? init.headers : new Headers(init.headers);
-    [this.path, this.remoteAddr] = [this.url.pathname, init.remoteAddr ?? ""];
-    this.#body = typeof init.body === "string" || !init.body ? encoder.encode(init.body) : init.body;
-  }
-  /** The query string's parameters. */
-  get query(): URLSearchParams {
-    return this.url.searchParams;
+    [this.path, this.query, this.remoteAddr] = [this.url.pathname, this.url.searchParams, init.remoteAddr ?? ""];
+    this.#body = init.body ?? new Uint8Array();
   }
   /** The cookies the client sent, by name, each value as it was sent. */
   get cookies(): Record<string, string> {
@@ -222,15 +208,6 @@ export class Request<P = Record<string, string>> {
 export type Body = string | Uint8Array | ReadableStream<Uint8Array> | null;
 /** The status and header fields of a {@linkcode Response}, e.g. `{ status: 201, headers: { location: "/x" } }`. */
 export type ResponseInit = { status?: number; headers?: HeadersInit };
-const JSON_TYPE = "application/json";
-const MIME_TYPES = new Map(
-  `html text/html; charset=utf-8|css text/css; charset=utf-8|js text/javascript; charset=utf-8
-  txt text/plain; charset=utf-8|json application/json|svg image/svg+xml|png image/png|jpg image/jpeg
-  jpeg image/jpeg|gif image/gif|webp image/webp|ico image/x-icon|mp4 video/mp4|webm video/webm|mp3 audio/mpeg
-  pdf application/pdf|wasm application/wasm`
-    .split(/\s*[|\n]\s*/).map((s) => [s.slice(0, s.indexOf(" ")), s.slice(s.indexOf(" ") + 1)]),
-);
-
 /** A response, e.g. `Response.json({ ok: true }, { status: 201 })`; cookies: `headers.append("set-cookie", c)`. */
 export class Response {
   /** The status code, e.g. 200. */
@@ -247,34 +224,23 @@ export class Response {
   /** An HTML page, e.g. `Response.html("<h1>Hi</h1>")`. */
   static html = (html: string, init?: ResponseInit): Response => new Response(html, init, "text/html; charset=utf-8");
   /** A JSON document, e.g. `Response.json({ id: 7 }, { status: 201 })`. */
-  static json = (data: unknown, init?: ResponseInit) => new Response(JSON.stringify(data) ?? "null", init, JSON_TYPE);
+  static json = (data: unknown, init?: ResponseInit) =>
+    new Response(JSON.stringify(data) ?? "null", init, "application/json");
   /** A redirect: 302 by default; 303 after a form post; 307 or 308 to keep the method. */
   static redirect(location: string | URL, status = 302): Response {
     if (![301, 302, 303, 307, 308].includes(status)) throw new RangeError(`${status} is not a redirect status`);
     return new Response(null, { status, headers: { location: String(location) } });
   }
-  /** A file, streamed from disk rather than read whole; HttpError 404 if it is missing or not a file. */
-  static async file(path: string, init?: ResponseInit): Promise<Response> {
-    const file = await Deno.open(path).catch((e) => Promise.reject(e instanceof Deno.errors.NotFound ? NO_FILE : e));
-    const { isFile, size } = await file.stat();
-    if (!isFile) throw (file.close(), NO_FILE);
-    const res = new Response(file.readable, init, MIME_TYPES.get(path.slice(path.lastIndexOf(".") + 1).toLowerCase()));
-    res.headers.set("content-length", String(size)); // the length is known, so no need for chunked framing
-    return res;
-  }
 }
-
-const NO_FILE = new HttpError(404, "No such file"), CRLF = encoder.encode("\r\n");
-const BUSY = encoder.encode("HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+const CRLF = encoder.encode("\r\n");
 const FRAMING = new Set(["content-length", "transfer-encoding", "connection", "date"]); // the server's to write
 const CONTINUE = encoder.encode("HTTP/1.1 100 Continue\r\n\r\n");
-
 /** Sends a response (RFC 9112 6): a head with the framing, then the body; says if the connection may stay open. */
 async function send(c: Connection, res: Response, method: string, http10: boolean, keepAlive: boolean, trace: boolean) {
   const { status, headers } = res, declared = headers.get("content-length");
   let body = typeof res.body === "string" ? encoder.encode(res.body) : res.body; // a length counts bytes: "é" is 2
   let framing = "", chunked = false;
-  if (status === 204 || status === 304) body = drop(body); // these never carry a body (RFC 9110 6.4.1)
+  if (status === 204 || status === 304) body = drop(body); // never a body (RFC 9110 6.4.1); a stream is cancelled
   else if (body === null) framing = "content-length: 0\r\n";
   else if (body instanceof Uint8Array) framing = `content-length: ${body.length}\r\n`;
   else if (declared && /^\d+$/.test(declared)) framing = `content-length: ${declared}\r\n`;
@@ -286,7 +252,7 @@ async function send(c: Connection, res: Response, method: string, http10: boolea
   for (const [name, value] of headers) if (!FRAMING.has(name)) head += `${name}: ${value}\r\n`; // Set-Cookie: 1 each
   const connection = keepAlive ? (http10 ? "connection: keep-alive\r\n" : "") : "connection: close\r\n";
   head += `date: ${new Date().toUTCString()}\r\n${connection}\r\n`;
-  if (trace) show(head, "->", chunked ? "chunked" : "as its fields say");
+  if (trace) console.error(head.replaceAll("\r\n", "\\r\\n\n")); // and as it goes
   if (!(body instanceof ReadableStream)) { // it waits for our next read or the close: pipelined answers leave together
     c.out.push(encoder.encode(head), ...(body ? [body] : []));
     return { keepAlive, sent: body?.length ?? 0 };
@@ -301,11 +267,7 @@ async function send(c: Connection, res: Response, method: string, http10: boolea
   if (chunked) await c.flush(encoder.encode("0\r\n\r\n"));
   return { keepAlive: keepAlive && (chunked || sent === Number(declared)), sent }; // it lied about its length: close
 }
-
-function drop(body: Body): null {
-  if (body instanceof ReadableStream) body.cancel().catch(() => {}); // its source may let go, e.g. close a file
-  return null;
-}
+const drop = (body: Body): null => (body instanceof ReadableStream && body.cancel().catch(() => {}), null);
 
 // ====================================================== 4. Router ==================================================
 /** What a route pattern captures: `Params<"/users/:id/*">` is `{ id: string } & { "*": string }`. */
@@ -314,12 +276,11 @@ export type Params<P extends string> = P extends `${infer S}/${infer Rest}` ? Pa
   : P extends "*" ? { "*": string }
   : Record<never, never>;
 type Route<T> = { value: T; names: string[]; pattern: string };
-type Node<T> = { routes: Map<string, Route<T>>; children: Map<string, Node<T>>; param?: Node<T>; rest?: Node<T> };
 type Found<T> = [Route<T>, string[]] | undefined;
+type Node<T> = { routes: Map<string, Route<T>>; children: Map<string, Node<T>>; param?: Node<T>; rest?: Node<T> };
 const node = <T>(): Node<T> => ({ routes: new Map(), children: new Map() });
-const ROUTE_RULES = `start with "/", use URL characters (no "?", "%", spaces), name each :param once, * only last`;
 const SEGMENT = /^(:[A-Za-z_]\w*|\*|[\w\-.~!$&'()+,;=:@]*)$/; // a :param, a *, or characters a URL path allows
-
+const RULES = `start with "/", use the characters a URL path allows, name each :param once, put "*" last`;
 /** Maps a method and a path to a value, e.g. `.add("GET", "/users/:id", x)`, in a tree of path segments. */
 export class Router<T> {
   #tree: Node<T> = node();
@@ -328,9 +289,10 @@ export class Router<T> {
     const names: string[] = [];
     let at = this.#tree;
     for (const s of pattern.split("/").slice(1)) {
-      const bad = !SEGMENT.test(s) || /^\.\.?$/.test(s) || names.at(-1) === "*" || names.includes(s.slice(1));
-      if (bad || pattern[0] !== "/") throw new Error(`Bad route "${pattern}" at "${s}": ${ROUTE_RULES}`);
-      if (s === "*" || s[0] === ":") names.push(s === "*" ? s : s.slice(1));
+      const name = s[0] === ":" ? s.slice(1) : s === "*" ? s : ""; // a param's name, "*", or "" for a fixed segment
+      const bad = !SEGMENT.test(s) || /^\.\.?$/.test(s) || names.at(-1) === "*" || (name && names.includes(name));
+      if (bad || pattern[0] !== "/") throw new Error(`Bad route "${pattern}" at "${s}": ${RULES}`);
+      if (name) names.push(name);
       if (s === "*") at = at.rest ??= node();
       else if (s[0] === ":") at = at.param ??= node();
       else at = at.children.get(s) ?? at.children.set(s, node()).get(s)!;
@@ -373,19 +335,17 @@ export type Result = Response | Body | Record<string, unknown> | unknown[] | num
 export type Handler<P = Record<string, string>> = (req: Request<P>) => Result | Promise<Result>;
 /** Middleware wraps the rest of the chain, which `next()` runs, e.g. `(req, next) => next()`. */
 export type Middleware = (req: Request, next: () => Promise<Response>) => Result | Promise<Result>;
-
 function errorResponse(err: unknown): Response { // an HttpError answers itself; anything else: a 500 saying no more
   if (err instanceof HttpError) return new Response(err.status < 500 ? err.message : STATUS_TEXT.get(err.status)!, err);
   console.error(err); // the details stay in the server's log: a stack trace could help an attacker
   return new Response("Internal Server Error", { status: 500 });
 }
-
-function toResponse(result: Result | void, who: string): Response {
+function toResponse(result: Result | void, who: string): Response { // what a handler returned, as a Response
   if (result instanceof Response) return result;
   if (result === undefined) throw new TypeError(`${who} returned nothing: did you forget to \`return\`?`);
-  if (result === null) return new Response(null, { status: 204 });
-  const raw = typeof result === "string" || result instanceof Uint8Array || result instanceof ReadableStream;
-  return raw ? new Response(result) : Response.json(result);
+  const raw = result === null || typeof result === "string" || result instanceof Uint8Array ||
+    result instanceof ReadableStream;
+  return raw ? new Response(result, { status: result === null ? 204 : 200 }) : Response.json(result);
 }
 
 /** Middleware and routes, e.g. `new App().get("/hi", () => "Hi")`; `listen()`, or `Deno.serve(app.fetch)`. */
@@ -400,7 +360,6 @@ export class App {
   constructor(readonly options: { maxBodyBytes?: number } = {}) {}
   /** Adds middleware; each runs around those added after it, and around the handler. */
   use(middleware: Middleware): this {
-    if (typeof middleware !== "function") throw new TypeError(`use() takes a function, not ${typeof middleware}`);
     return (this.#middleware.push(middleware), this);
   }
   /** Routes requests with `method` for `path`, e.g. "/users/:id" or "/static/*", to `handler`. */
@@ -438,13 +397,15 @@ export class App {
     }
   }
   /** Answers a web Request with a web Response: what `Deno.serve(app.fetch)` and `deno serve` call. */
-  fetch = async (request: globalThis.Request, info?: Deno.ServeHandlerInfo): Promise<globalThis.Response> => {
+  fetch = async (
+    request: globalThis.Request,
+    info?: Deno.ServeHandlerInfo<Deno.NetAddr>,
+  ): Promise<globalThis.Response> => {
     const body = request.body ? readAll(request.body, this.options.maxBodyBytes ?? LIMITS.maxBodyBytes) : undefined;
     body?.catch(() => {}); // a body over the limit is a 413 for the handler that reads it
-    const remoteAddr = (info?.remoteAddr as Deno.NetAddr | undefined)?.hostname;
-    const req = new Request(request.method, request.url, { headers: request.headers, body, remoteAddr });
-    const res = await this.handle(req);
-    const bodiless = res.status === 204 || res.status === 304 || request.method === "HEAD";
+    const remoteAddr = info?.remoteAddr.hostname, { method, headers } = request;
+    const res = await this.handle(new Request(method, request.url, { headers, body, remoteAddr }));
+    const bodiless = res.status === 204 || res.status === 304 || method === "HEAD";
     return new globalThis.Response((bodiless ? drop(res.body) : res.body) as BodyInit, res);
   };
   /** Serves the app on groundwork's own {@linkcode Server}; resolves once it is listening. */
@@ -455,7 +416,6 @@ export class App {
     return server;
   }
 }
-
 async function readAll(stream: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array> { // within `limit`
   const parts: Uint8Array[] = [];
   for await (const part of stream) if ((limit -= parts[parts.push(part) - 1].length) < 0) throw new HttpError(413);
@@ -475,32 +435,27 @@ const GONE = [Deno.errors.BadResource, Deno.errors.BrokenPipe, Deno.errors.Conne
 
 /** HTTP/1.1 on TCP, e.g. `new Server(() => new Response("hi")).listen()`: it knows no routes (Python's WSGI split). */
 export class Server {
-  #limits: typeof LIMITS;
   #listener?: Deno.TcpListener;
   #accepting?: Promise<void>;
   #connections = new Map<Connection, Promise<unknown>>();
   #closing = false;
   /** Makes a server that answers with `handler`; nothing happens until `listen()`. */
-  constructor(readonly handler: (req: Request) => Response | Promise<Response>, readonly options: ServerOptions = {}) {
-    this.#limits = { ...LIMITS, ...options }; // the options' own fields (port and such) ride along unused
-  }
+  constructor(readonly handler: (req: Request) => Response | Promise<Response>, readonly options: ServerOptions = {}) {}
   /** Binds the port and starts accepting; resolves with the address bound (with port 0, a free one). */
-  async listen(): Promise<Deno.NetAddr> {
+  listen(): Promise<Deno.NetAddr> {
     const flag = Deno.args.indexOf("--port"), { hostname = "0.0.0.0", reusePort } = this.options;
     const port = this.options.port ?? Number(flag >= 0 ? Deno.args[flag + 1] : env("PORT") ?? 8000);
     const listener = this.#listener = Deno.listen({ port, hostname, reusePort } as Deno.TcpListenOptions);
+    const idle = this.options.idleTimeoutMs ?? LIMITS.idleTimeoutMs; // also how long a write may wait on the client
     this.#accepting = (async () => {
       for await (const conn of listener) {
-        if (this.#connections.size >= this.#limits.maxConnections) { // say why, then hang up
-          conn.write(BUSY).catch(() => {}).finally(() => conn.close());
-          continue;
-        }
         conn.setNoDelay(true); // a response is one write: send it now, don't let Nagle's algorithm hold it back
-        const c = new Connection(conn), done = this.#serve(c).catch(unlessGone).then(() => c.flush()).catch(unlessGone);
+        const c = new Connection(conn, idle);
+        const done = this.#serve(c).catch(unlessGone).then(() => c.flush()).catch(unlessGone);
         this.#connections.set(c, done.finally(() => (c.close(), this.#connections.delete(c))));
       }
     })();
-    return listener.addr;
+    return Promise.resolve(listener.addr);
   }
   /** Stops gracefully: it accepts no more, lets the requests in flight finish, and closes idle connections. */
   async close(): Promise<void> {
@@ -511,15 +466,17 @@ export class Server {
     await Promise.all(this.#connections.values());
   }
   async #serve(c: Connection): Promise<void> { // requests on one connection, until either side ends it
-    const limits = this.#limits, trace = this.options.trace ?? env("GROUNDWORK_TRACE") === "1";
-    while (!this.#closing) {
+    const limits = { ...LIMITS, ...this.options }, trace = this.options.trace ?? env("GROUNDWORK_TRACE") === "1";
+    const full = this.#connections.size >= limits.maxConnections; // too many open: answer 503, and close
+    if (full) await send(c, errorResponse(new HttpError(503)), "GET", false, false, trace);
+    while (!this.#closing && !full) {
       c.idle = true; // between requests: wait for the next one's first byte, but not forever
       if (c.buffered() === 0 && !(await c.fill(Date.now() + limits.idleTimeoutMs))) return; // the client hung up
       const started = performance.now();
       let head: Head | undefined, req: Request | undefined, res: Response, keepAlive = false;
       try {
         [c.idle, head] = [false, await readHead(c, limits)];
-        if (trace) show([...head.lines, "", ""].join("\r\n"), "<-", String(head.size)); // size: a count, or "chunked"
+        if (trace) console.error([...head.lines, "", ""].join("\\r\\n\n")); // a head as it came, its CRLFs shown
         const connection = head.headers.get("connection") ?? "", remoteAddr = c.conn.remoteAddr.hostname;
         keepAlive = head.http10 ? /\bkeep-alive\b/i.test(connection) : !/\bclose\b/i.test(connection); // 1.1 by default
         const body = readBody(c, head, limits); // read now, as the handler runs; its errors reach the handler
@@ -531,24 +488,13 @@ export class Server {
         res = errorResponse(err); // a malformed request: the bytes after it can't be trusted, so close after answering
       }
       const done = await send(c, res, head?.method ?? "GET", head?.http10 ?? false, keepAlive && !this.#closing, trace);
-      if (c.out.length > 64) await c.flush(); // pipelined answers leave together, but not too many at once
-      const ms = (performance.now() - started).toFixed(1);
+      const ms = (performance.now() - started).toFixed(1); // the access log: one line per request
       if (this.options.log ?? true) console.error(`${head?.method} ${req?.path} ${res.status} ${done.sent}B ${ms}ms`);
       if (!done.keepAlive) return;
     }
   }
 }
-
-function show(head: string, arrow: string, body: string): void { // a head as it was on the wire, \r\n and all
-  console.error(
-    `  ${arrow} ${head.replaceAll("\r\n", `\\r\\n\n  ${arrow} `)}(the empty line ends the head; body: ${body})`,
-  );
-}
-
 const unlessGone = (err: unknown) => GONE.some((E) => err instanceof E) || console.error("groundwork: failed:", err);
-
 function env(name: string): string | undefined { // if allowed, and never with a prompt: --allow-net alone must run
-  return Deno.permissions.querySync?.({ name: "env", variable: name }).state === "granted"
-    ? Deno.env.get(name)
-    : undefined;
+  if (Deno.permissions.querySync?.({ name: "env", variable: name }).state === "granted") return Deno.env.get(name);
 }

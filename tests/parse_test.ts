@@ -2,7 +2,7 @@
 // gets its status, and the server goes on serving a fresh connection afterwards.
 import assert from "node:assert/strict";
 import { App, HttpError, Request, Response, type ServerOptions } from "../mod.ts";
-import { Client, get, type Parsed, raw, start } from "./helpers.ts";
+import { Client, encoder, get, type Parsed, raw, start } from "./helpers.ts";
 
 /** Answers with what the server parsed, as JSON: the handler's view of the request. */
 async function echo(req: Request): Promise<Response> {
@@ -587,7 +587,7 @@ Deno.test("answers form() of a text/plain body with 415", async () => {
 });
 
 Deno.test("throws HttpError 400 from json() and 415 from form() on a Request made in a test", async () => {
-  const bad = new Request("POST", "http://localhost/", { body: "{oops", headers: { "content-type": "text/plain" } });
+  const bad = new Request("POST", "http://localhost/", { body: encoder.encode("{oops"), headers: { "content-type": "text/plain" } });
   await assert.rejects(bad.json(), (err) => err instanceof HttpError && err.status === 400);
   await assert.rejects(bad.form(), (err) => err instanceof HttpError && err.status === 415);
 });
