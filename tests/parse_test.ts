@@ -587,7 +587,10 @@ Deno.test("answers form() of a text/plain body with 415", async () => {
 });
 
 Deno.test("throws HttpError 400 from json() and 415 from form() on a Request made in a test", async () => {
-  const bad = new Request("POST", "http://localhost/", { body: encoder.encode("{oops"), headers: { "content-type": "text/plain" } });
+  const bad = new Request("POST", "http://localhost/", {
+    body: encoder.encode("{oops"),
+    headers: { "content-type": "text/plain" },
+  });
   await assert.rejects(bad.json(), (err) => err instanceof HttpError && err.status === 400);
   await assert.rejects(bad.form(), (err) => err instanceof HttpError && err.status === 415);
 });
