@@ -1,0 +1,272 @@
+// Logging in, done with care: an HTML form that starts a signed session cookie; pages that need one (and a role);
+// an API that takes a bearer token or HTTP Basic; and, in front of everything, an IP ban list and a rate limit.
+//   deno run --allow-net=0.0.0.0:8000 examples/auth.ts
+// Then open http://localhost:8000/ and log in as ada / lovelace (an admin) or bob / builder. The API:
+//   curl -u bob:builder localhost:8000/api/me                  (HTTP Basic: the password on every request)
+//   curl -u bob:builder -X POST localhost:8000/api/token        (a token, then: curl -H "Authorization: Bearer T" ...)
+// Options: --port 8080 (name that port in --allow-net too); --secret S (else a random one: a restart logs everyone
+// out); --session-seconds 3600; --ban 1.2.3.4 (again for more); --rate 100 --window-seconds 60 (requests allowed per
+// address per window).
+// What to look at, in order: how a password is stored (a slow hash with its own salt) and checked (in constant time);
+// how a cookie is signed (HMAC) so that the browser holds it but can't change it; why logout also needs the server;
+// why the API's 401 carries WWW-Authenticate; and the two middleware in front, with the 403 and 429 they answer.
+import { parseArgs } from "node:util";
+import { App, type Handler, HttpError, type Request, Response } from "../mod.ts";
+
+const flags = parseArgs({
+  args: Deno.args,
+  options: {
+    port: { type: "string" }, // app.listen() reads it
+    secret: { type: "string" },
+    "session-seconds": { type: "string", default: "3600" },
+    ban: { type: "string", multiple: true, default: [] },
+    rate: { type: "string", default: "100" },
+    "window-seconds": { type: "string", default: "60" },
+  },
+}).values;
+
+function positive(name: "session-seconds" | "rate" | "window-seconds"): number {
+  const value = Number(flags[name]);
+  if (!(value > 0)) throw new TypeError(`--${name} "${flags[name]}" is not a positive number: try --${name} 60`);
+  return value;
+}
+
+const encoder = new TextEncoder();
+function base64url(bytes: Uint8Array): string {
+  return bytes.toBase64({ alphabet: "base64url", omitPadding: true });
+}
+
+// ====================================================== Passwords: slow, salted hashes ===============================
+
+// PBKDF2 runs SHA-256 this many times (OWASP's advice for 2023 on): one login costs us ~0.1 s, and each guess at a
+// stolen hash costs an attacker as much. A fast hash such as plain SHA-256 allows billions of guesses a second.
+const ITERATIONS = 600_000;
+
+/** What we keep instead of a password. The salt, random for each user, makes equal passwords hash differently. */
+type PasswordHash = { salt: Uint8Array<ArrayBuffer>; iterations: number; hash: Uint8Array };
+
+/** Hashes a password afresh (a new salt), or the way `stored` was hashed, to check a password against it. */
+async function hashPassword(password: string, stored?: PasswordHash): Promise<PasswordHash> {
+  const salt = stored?.salt ?? crypto.getRandomValues(new Uint8Array(16));
+  const iterations = stored?.iterations ?? ITERATIONS; // kept with each hash, so that ITERATIONS can grow later
+  const key = await crypto.subtle.importKey("raw", encoder.encode(password), "PBKDF2", false, ["deriveBits"]);
+  const bits = await crypto.subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt, iterations }, key, 256);
+  return { salt, iterations, hash: new Uint8Array(bits) };
+}
+
+/** Looks at every byte whatever it finds: `===` stops at the first difference, and how long it took tells where. */
+function equalInConstantTime(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false; // the lengths are no secret: a hash or a MAC always has the same one
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) difference |= a[i] ^ b[i];
+  return difference === 0;
+}
+
+type Role = "admin" | "user";
+type User = { name: string; role: Role; password: PasswordHash };
+
+// A real app keeps its users in a database. The demo's passwords appear here only so that you can log in: what the
+// app keeps is their hash.
+const users = new Map<string, User>();
+for (const [name, password, role] of [["ada", "lovelace", "admin"], ["bob", "builder", "user"]] as const) {
+  users.set(name, { name, role, password: await hashPassword(password) });
+}
+const NOBODY = await hashPassword(crypto.randomUUID()); // what an unknown name is checked against
+
+/** The user with this name and password, or null. An unknown name takes as long as a wrong password: no hint. */
+async function authenticate(name: string, password: string): Promise<User | null> {
+  const user = users.get(name), stored = user?.password ?? NOBODY;
+  const { hash } = await hashPassword(password, stored);
+  return equalInConstantTime(hash, stored.hash) && user ? user : null;
+}
+
+// ====================================================== Sessions: a signed cookie ===================================
+
+// The cookie is `payload.mac`: the payload says who and until when, in plain sight; the MAC is an HMAC of it made
+// with a secret that never leaves the server. Change one character of either and the MAC no longer matches.
+const secret = flags.secret ? encoder.encode(flags.secret) : crypto.getRandomValues(new Uint8Array(32));
+const hmacKey = await crypto.subtle.importKey("raw", secret, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+const SESSION_SECONDS = positive("session-seconds");
+
+type Session = { id: string; user: string; expires: number /* ms since 1970 */ };
+const revoked = new Map<string, number>(); // session id -> when its cookie expires anyway: logged out before then
+
+async function mac(payload: string): Promise<string> {
+  return base64url(new Uint8Array(await crypto.subtle.sign("HMAC", hmacKey, encoder.encode(payload))));
+}
+
+async function sign(session: Session): Promise<string> {
+  const payload = base64url(encoder.encode(JSON.stringify(session)));
+  return `${payload}.${await mac(payload)}`;
+}
+
+/** The session a cookie holds, if we signed it, it hasn't expired and nobody logged out of it; else null. */
+async function verify(cookie = ""): Promise<Session | null> {
+  const dot = cookie.lastIndexOf("."), payload = cookie.slice(0, dot);
+  if (dot < 0 || !equalInConstantTime(encoder.encode(cookie.slice(dot + 1)), encoder.encode(await mac(payload)))) {
+    return null; // forged or changed. (We compare the MAC as text: decoding it first would accept other spellings.)
+  }
+  const session: Session = JSON.parse(
+    new TextDecoder().decode(Uint8Array.fromBase64(payload, { alphabet: "base64url" })),
+  );
+  // Max-Age asks the browser to drop the cookie, but a copy can be kept and replayed: the server checks the time too.
+  return Date.now() < session.expires && !revoked.has(session.id) ? session : null;
+}
+
+/** The Set-Cookie value for a session cookie: `Max-Age=0` makes the browser delete it. */
+function sessionCookie(value: string, maxAge: number): string {
+  // HttpOnly: page scripts can't read it, so injected script can't steal it. SameSite=Lax: a form on another site
+  // that posts here goes without it (no cross-site request forgery). Served over HTTPS, add Secure.
+  return `session=${value}; Max-Age=${maxAge}; Path=/; HttpOnly; SameSite=Lax`;
+}
+
+async function currentUser(req: Request): Promise<User | null> {
+  const session = await verify(req.cookies.session);
+  return session ? users.get(session.user) ?? null : null;
+}
+
+// ====================================================== The API: bearer tokens and HTTP Basic =======================
+
+// Basic sends the password with every request, and each check costs a PBKDF2. So a client trades it once, at
+// POST /api/token, for a random token. We keep only the token's SHA-256: a leaked table opens no accounts.
+const tokens = new Map<string, { user: string; expires: number }>();
+
+async function sha256(text: string): Promise<string> {
+  return base64url(new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text))));
+}
+
+/** A 401 must say how to authenticate (RFC 9110 11.6.1): WWW-Authenticate lists the schemes we take. */
+function unauthorized(why: string, schemes: string[]): HttpError {
+  const challenge = schemes.map((scheme) => `${scheme} realm="auth example"`).join(", ");
+  return new HttpError(401, why, { headers: { "www-authenticate": challenge } });
+}
+
+/** The user an Authorization header names, by one of the `schemes`; or HttpError 401, saying what was wrong. */
+async function apiUser(req: Request, schemes: string[]): Promise<User> {
+  const header = req.headers.get("authorization");
+  if (header === null) throw unauthorized(`Send an Authorization header: ${schemes.join(" or ")}`, schemes);
+  const [, scheme = "", credentials] = /^(\w+) +([\w.~+/-]+=*)$/.exec(header) ?? [];
+  const kind = schemes.find((s) => s.toLowerCase() === scheme.toLowerCase()); // scheme names ignore case
+  if (!kind) {
+    throw unauthorized(`A malformed Authorization header: expected ${schemes.join(" or ")} and credentials`, schemes);
+  }
+  if (kind === "Bearer") {
+    const token = tokens.get(await sha256(credentials));
+    const user = token && Date.now() < token.expires ? users.get(token.user) : undefined;
+    if (!user) throw unauthorized("An unknown or expired token", schemes);
+    return user;
+  }
+  let text: string; // Basic: base64 of "name:password", in UTF-8
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.fromBase64(credentials));
+  } catch {
+    throw unauthorized("Basic credentials that are not base64 of UTF-8", schemes); // the client's mistake, not a 500
+  }
+  const colon = text.indexOf(":");
+  const user = colon < 0 ? null : await authenticate(text.slice(0, colon), text.slice(colon + 1));
+  if (!user) throw unauthorized("Wrong name or password", schemes);
+  return user;
+}
+
+// ====================================================== Pages ======================================================
+
+function escapeHtml(text: string): string {
+  const entities: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+  return text.replace(/[&<>"']/g, (c) => entities[c]);
+}
+
+function layout(title: string, body: string): string {
+  return `<!doctype html><html lang="en"><meta charset="utf-8"><title>${title}</title>
+<style>body{font:16px system-ui;max-width:32em;margin:3em auto}label{display:block;margin:.5em 0}.error{color:#b00}</style>
+<h1>${title}</h1>${body}</html>`;
+}
+
+function loginPage(error = ""): string {
+  return layout(
+    "Log in",
+    `${error ? `<p class="error">${escapeHtml(error)}</p>` : ""}<form method="post" action="/login">
+<label>Name <input name="username" autocomplete="username" required autofocus></label>
+<label>Password <input name="password" type="password" autocomplete="current-password" required></label>
+<button>Log in</button></form><p>Try ada / lovelace (admin) or bob / builder.</p>`,
+  );
+}
+
+const LOGOUT = `<form method="post" action="/logout"><button>Log out</button></form>`;
+
+/** A page for logged-in users only (with `role`, if given): the others go to /login, or get a 403. */
+function loginRequired(role: Role | null, page: (user: User) => string): Handler {
+  return async (req) => {
+    const user = await currentUser(req);
+    if (!user) return Response.redirect("/login", 303); // 303 See Other: "GET this instead"
+    if (role && user.role !== role) {
+      throw new HttpError(403, `This page is for the ${role} role, and you are a ${user.role}`);
+    }
+    return Response.html(layout(page(user), LOGOUT));
+  };
+}
+
+// ====================================================== The app ====================================================
+
+const banned = new Set(flags.ban);
+const RATE = positive("rate"), WINDOW_MS = positive("window-seconds") * 1000;
+const windows = new Map<string, { start: number; count: number }>(); // address -> its current window
+
+export const app = new App()
+  .use((req, next) => { // first, as it is the cheapest: a banned address gets no further
+    if (banned.has(req.remoteAddr)) throw new HttpError(403, "Your address is banned");
+    return next();
+  })
+  .use((req, next) => { // a fixed window: RATE requests per address, counted afresh every WINDOW_MS
+    const now = Date.now();
+    let window = windows.get(req.remoteAddr);
+    if (!window || now - window.start >= WINDOW_MS) {
+      // Every address that calls adds an entry, so sweep out the stale ones before the map grows without bound.
+      if (windows.size >= 10_000) {
+        for (const [address, { start }] of windows) if (now - start >= WINDOW_MS) windows.delete(address);
+      }
+      windows.set(req.remoteAddr, window = { start: now, count: 0 });
+    }
+    if (++window.count > RATE) {
+      const retryAfter = String(Math.ceil((window.start + WINDOW_MS - now) / 1000)); // in seconds, as HTTP counts
+      throw new HttpError(429, `Over ${RATE} requests: wait ${retryAfter} s`, {
+        headers: { "retry-after": retryAfter },
+      });
+    }
+    return next();
+  })
+  .get("/login", () => Response.html(loginPage()))
+  .post("/login", async (req) => {
+    const form = await req.form(), field = (name: string) => String(form.get(name) ?? "");
+    const user = await authenticate(field("username"), field("password"));
+    // One message for both mistakes, so the page doesn't tell a stranger which names exist. 403, not 401: a 401
+    // would have to name an HTTP scheme in WWW-Authenticate, and a form is none.
+    if (!user) return Response.html(loginPage("Wrong name or password."), { status: 403 });
+    const session = { id: crypto.randomUUID(), user: user.name, expires: Date.now() + SESSION_SECONDS * 1000 };
+    const res = Response.redirect("/", 303);
+    res.headers.append("set-cookie", sessionCookie(await sign(session), SESSION_SECONDS));
+    return res;
+  })
+  .post("/logout", async (req) => {
+    // Deleting the cookie only asks the browser to forget it. Revoking its id makes every copy of it useless.
+    const session = await verify(req.cookies.session), now = Date.now();
+    for (const [id, expires] of revoked) if (expires <= now) revoked.delete(id); // past expiry: refused anyway
+    if (session) revoked.set(session.id, session.expires);
+    const res = Response.redirect("/login", 303);
+    res.headers.append("set-cookie", sessionCookie("", 0));
+    return res;
+  })
+  .get("/", loginRequired(null, (user) => `Hello, ${escapeHtml(user.name)}`))
+  .get("/admin", loginRequired("admin", (user) => `The admin page, for ${escapeHtml(user.name)}`))
+  .post("/api/token", async (req) => {
+    const user = await apiUser(req, ["Basic"]), token = base64url(crypto.getRandomValues(new Uint8Array(32)));
+    const now = Date.now();
+    for (const [key, t] of tokens) if (t.expires <= now) tokens.delete(key);
+    tokens.set(await sha256(token), { user: user.name, expires: now + SESSION_SECONDS * 1000 });
+    return { token, token_type: "Bearer", expires_in: SESSION_SECONDS };
+  })
+  .get("/api/me", async (req) => {
+    const user = await apiUser(req, ["Bearer", "Basic"]);
+    return { name: user.name, role: user.role };
+  });
+
+if (import.meta.main) await app.listen();

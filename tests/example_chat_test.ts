@@ -1,0 +1,305 @@
+// examples/chat.ts, run as its own process: its event stream read over raw TCP, and its page driven in a real
+// headless Chromium through the DevTools protocol, over Deno's own WebSocket (no npm packages).
+import assert from "node:assert/strict";
+import { Client, get, sleep } from "./helpers.ts";
+import { runExample, type Running } from "./run_example.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const chromiumInstalled = await Deno.stat(CHROMIUM).then((info) => info.isFile, () => false);
+if (!chromiumInstalled) {
+  console.warn(`%cSkipping the chat browser test: no ${CHROMIUM} (apt-get install chromium)`, "color: yellow");
+}
+
+type Message = { id: number; name: string; text: string; time: string };
+
+/** Starts the example; its heartbeat comes often, so that a page that went away is noticed soon. */
+function startChat(): Promise<Running> {
+  return runExample("examples/chat.ts", (port) => [`--allow-net=0.0.0.0:${port}`], ["--heartbeat-seconds", "0.05"]);
+}
+
+/** Posts a message as JSON, and returns the 201's body: the message as it will be broadcast. */
+async function postMessage(server: Running, name: string, text: string): Promise<Message> {
+  const body = JSON.stringify({ name, text });
+  const res = await fetch(`${server.url}/messages`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body,
+  });
+  assert.equal(res.status, 201, await res.clone().text());
+  return await res.json();
+}
+
+async function stats(server: Running): Promise<{ pages: number; messages: number }> {
+  return await (await fetch(`${server.url}/stats`)).json();
+}
+
+/** Asks GET /stats until it counts `pages` open event streams; fails if that hasn't happened within 5 s. */
+async function untilPages(server: Running, pages: number): Promise<void> {
+  const deadline = Date.now() + 5000;
+  let now = await stats(server);
+  while (now.pages !== pages && Date.now() < deadline) now = (await sleep(20), await stats(server));
+  assert.equal(now.pages, pages, "open event streams, as GET /stats counts them");
+}
+
+/** Opens GET /events on a raw connection, and waits for the response's head. */
+async function subscribe(server: Running, ...fields: string[]): Promise<Client> {
+  const client = await Client.connect(server.port);
+  await client.send(get("/events", ...fields));
+  assert.ok(await client.until("\r\n\r\n"), "the head of the event stream");
+  return client;
+}
+
+/** The exact bytes of a message's event: an id line, a data line, an empty line. */
+const eventOf = (message: Message) => `id: ${message.id}\ndata: ${JSON.stringify(message)}\n\n`;
+
+/** The messages in the events a client has received so far, in order. */
+const messagesIn = (client: Client): Message[] =>
+  [...client.text.matchAll(/^data: (.*)$/gm)].map((m) => JSON.parse(m[1]));
+
+Deno.test("chat example: Server-Sent Events over raw TCP", async (t) => {
+  const server = await startChat();
+  const clients: Client[] = [];
+  try {
+    await t.step("GET /events answers 200, text/event-stream, chunked, and stays open", async () => {
+      const client = await subscribe(server);
+      const head = client.text.slice(0, client.text.indexOf("\r\n\r\n"));
+      assert.match(head, /^HTTP\/1\.1 200 OK\r\n/);
+      assert.match(head, /\r\ncontent-type: text\/event-stream\r\n/);
+      assert.match(head, /\r\ntransfer-encoding: chunked\r\n/);
+      assert.equal(await client.closedByServer(200), false, "still open after 200 ms"); // then it closes ours
+    });
+
+    await t.step("a posted message reaches every subscriber as one event: its id, then its JSON as data", async () => {
+      clients.push(await subscribe(server), await subscribe(server));
+      const message = await postMessage(server, "ada", "Hello, both of you");
+      assert.equal(message.id, 1);
+      for (const client of clients) assert.ok(await client.until(eventOf(message)), client.text);
+    });
+
+    await t.step("a message may come as a form; a missing or too long name or text is a 400, not sent on", async () => {
+      const form = await fetch(`${server.url}/messages`, {
+        method: "POST",
+        body: new URLSearchParams({ name: "bob", text: "hi" }),
+      });
+      assert.equal(form.status, 201);
+      const message: Message = await form.json();
+      for (const bad of [{ name: "bob" }, { name: " ", text: "hi" }, { name: "bob", text: "x".repeat(501) }, null]) {
+        const body = JSON.stringify(bad);
+        const res = await fetch(`${server.url}/messages`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body,
+        });
+        assert.equal(res.status, 400, body);
+        await res.body?.cancel();
+      }
+      const after = await postMessage(server, "bob", "still here");
+      assert.equal(after.id, message.id + 1, "the refused messages took no id");
+      for (const client of clients) assert.ok(await client.until(eventOf(after)));
+      for (const client of clients) {
+        assert.deepEqual(messagesIn(client).map((m) => m.text), ["Hello, both of you", "hi", "still here"]);
+      }
+    });
+
+    await t.step("a subscriber that disconnects is dropped, and the server goes on serving the others", async () => {
+      await untilPages(server, 2);
+      clients.shift()!.close();
+      await untilPages(server, 1); // the next heartbeat's write failed, and the server cancelled that stream
+      const message = await postMessage(server, "ada", "Just us now");
+      assert.ok(await clients[0].until(eventOf(message)));
+    });
+
+    await t.step("a newcomer gets the last 50 messages, oldest first, then new ones", async () => {
+      for (let i = 1; i <= 55; i++) await postMessage(server, "counter", `number ${i}`);
+      const newcomer = await subscribe(server);
+      clients.push(newcomer);
+      assert.ok(await newcomer.until("number 55"));
+      const texts = messagesIn(newcomer).map((m) => m.text);
+      assert.deepEqual(texts, Array.from({ length: 50 }, (_, i) => `number ${i + 6}`));
+      const message = await postMessage(server, "ada", "Welcome");
+      assert.ok(await newcomer.until(eventOf(message)));
+    });
+
+    await t.step("a page that reconnects with Last-Event-ID gets only the messages after that id", async () => {
+      const { messages } = await stats(server);
+      assert.equal(messages, 50);
+      const latest = await postMessage(server, "ada", "the latest");
+      const back = await subscribe(server, `Last-Event-ID: ${latest.id - 2}`);
+      clients.push(back);
+      assert.ok(await back.until(eventOf(latest)));
+      assert.deepEqual(messagesIn(back).map((m) => m.id), [latest.id - 1, latest.id]);
+    });
+  } finally {
+    for (const client of clients) client.close();
+    await server.stop();
+  }
+});
+
+// ====================================================== A real browser, driven by the DevTools protocol ============
+
+/** Chromium, headless, with a throwaway profile; `url` is its DevTools WebSocket, read from what it prints. */
+async function launchChromium(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const profile = await Deno.makeTempDir({ prefix: "groundwork-chromium-" });
+  const child = new Deno.Command(CHROMIUM, {
+    args: [
+      "--headless",
+      "--no-sandbox", // as root, in a container, the sandbox can't start
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking", // no calls home: the test talks to 127.0.0.1 only
+      "--disable-component-update",
+      "--disable-sync",
+      `--user-data-dir=${profile}`,
+      "--remote-debugging-port=0", // any free port; it prints which
+      "about:blank",
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let printed = "", found: (url: string) => void = () => {};
+  const listening = new Promise<string>((resolve) => (found = resolve));
+  const reading = child.stderr.pipeThrough(new TextDecoderStream()).pipeTo( // read all along: a full pipe blocks it
+    new WritableStream({
+      write(text) {
+        printed += text;
+        const url = /DevTools listening on (ws:\/\/\S+)/.exec(printed)?.[1];
+        if (url) found(url);
+      },
+    }),
+  );
+  const stop = async () => {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* it has ended already */ }
+    await child.status;
+    await reading;
+    await Deno.remove(profile, { recursive: true });
+  };
+  const hung = setTimeout(() => child.kill("SIGKILL"), 20_000); // never listened: a failure, not a hang
+  const url = await Promise.race([listening, child.status.then(() => null)]);
+  clearTimeout(hung);
+  if (url === null) {
+    await stop();
+    throw new Error(`Chromium exited before DevTools listened:\n${printed}`);
+  }
+  return { url, stop };
+}
+
+/** A browser tab, and the DevTools session attached to it. */
+type Tab = { targetId: string; sessionId: string };
+
+/** A DevTools protocol connection: JSON commands with an id, each answered by a message with that id. */
+class DevTools {
+  #next = 0;
+  #waiting = new Map<number, { resolve: (result: unknown) => void; reject: (err: Error) => void }>();
+  #closed: Promise<void>;
+  private constructor(readonly socket: WebSocket) {
+    this.#closed = new Promise((resolve) => socket.addEventListener("close", () => resolve()));
+    socket.addEventListener("message", (e) => {
+      const { id, result, error } = JSON.parse(e.data);
+      const waiting = this.#waiting.get(id); // no id: an event, which this test doesn't need
+      this.#waiting.delete(id);
+      if (error) waiting?.reject(new Error(`DevTools: ${error.message}`));
+      else waiting?.resolve(result);
+    });
+  }
+  static async connect(url: string): Promise<DevTools> {
+    const socket = new WebSocket(url);
+    await new Promise((resolve, reject) => {
+      socket.addEventListener("open", resolve);
+      socket.addEventListener("error", () => reject(new Error(`Can't open ${url}`)));
+    });
+    return new DevTools(socket);
+  }
+  /** Sends a command, to the browser or (with `sessionId`) to one page, and resolves with its result. */
+  send<T = Record<string, unknown>>(method: string, params: object = {}, sessionId?: string): Promise<T> {
+    const id = ++this.#next;
+    this.socket.send(JSON.stringify({ id, method, params, sessionId }));
+    return new Promise((resolve, reject) =>
+      this.#waiting.set(id, { resolve: resolve as (r: unknown) => void, reject })
+    );
+  }
+  /** Opens a tab at `url`, with a session that talks to it ("flatten": over this same socket). */
+  async open(url: string): Promise<Tab> {
+    const { targetId } = await this.send<{ targetId: string }>("Target.createTarget", { url });
+    const { sessionId } = await this.send<{ sessionId: string }>("Target.attachToTarget", { targetId, flatten: true });
+    return { targetId, sessionId };
+  }
+  /** Runs `expression` in a page and returns its value (a promise is awaited); a thrown error rejects. */
+  async evaluate(tab: Tab, expression: string): Promise<unknown> {
+    const { result, exceptionDetails } = await this.send<{
+      result: { value?: unknown };
+      exceptionDetails?: { text: string; exception?: { description?: string } };
+    }>("Runtime.evaluate", { expression, awaitPromise: true, returnByValue: true }, tab.sessionId);
+    if (exceptionDetails) throw new Error(exceptionDetails.exception?.description ?? exceptionDetails.text);
+    return result.value;
+  }
+  /** Evaluates `expression` in a page until it is truthy (a page still loading counts as "not yet"); 10 s at most. */
+  async waitFor(tab: Tab, expression: string): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    let last: unknown;
+    while (Date.now() < deadline) {
+      last = await this.evaluate(tab, expression).catch((err) => err); // e.g. the page navigated meanwhile
+      if (last === true) return;
+      await sleep(25);
+    }
+    throw new Error(`Still not true after 10 s: ${expression} (last: ${last})`);
+  }
+  async close(): Promise<void> {
+    this.socket.close();
+    await this.#closed;
+  }
+}
+
+Deno.test({
+  name: "chat example: in a real browser, page B shows what page A sends, as text, and a closed page is dropped",
+  ignore: !chromiumInstalled,
+  async fn() {
+    const server = await startChat();
+    const chromium = await launchChromium().catch(async (err) => {
+      await server.stop();
+      throw err;
+    });
+    const devtools = await DevTools.connect(chromium.url).catch(async (err) => {
+      await Promise.all([server.stop(), chromium.stop()]);
+      throw err;
+    });
+    try {
+      const [a, b] = [await devtools.open(`${server.url}/`), await devtools.open(`${server.url}/`)];
+      const connected = `document.querySelector("#status")?.textContent === "Connected."`;
+      await devtools.waitFor(a, connected);
+      await devtools.waitFor(b, connected); // B listens before A sends: what it shows was pushed, not history
+      await untilPages(server, 2);
+
+      // Page A picks a name and sends a message whose text looks like HTML, the way a user would: type, click.
+      const text = `<img src=x onerror="document.title='pwned'"> & <b>bold?</b>`;
+      await devtools.evaluate(
+        a,
+        `document.querySelector("#name").value = "Alice";
+         document.querySelector("#text").value = ${JSON.stringify(text)};
+         document.querySelector("#send button").click();`,
+      );
+      await devtools.waitFor(a, `document.querySelector("#text").value === ""`); // cleared once the POST succeeded
+
+      const shown = `[...document.querySelectorAll("#messages li")].map((li) => li.textContent)`;
+      await devtools.waitFor(b, `${shown}.includes(${JSON.stringify(`Alice: ${text}`)})`);
+      const li = await devtools.evaluate(
+        b,
+        `(() => { const li = document.querySelector("#messages li");
+                  return { text: li.textContent, elements: li.children.length, title: document.title }; })()`,
+      );
+      assert.deepEqual(li, { text: `Alice: ${text}`, elements: 0, title: "Chat" }, "shown as text: no <img>, no <b>");
+
+      await devtools.send("Target.closeTarget", { targetId: a.targetId });
+      await untilPages(server, 1); // the tab's connection closed; the server's next write failed; cancel() ran
+      const message = await postMessage(server, "Carol", "anyone left?");
+      await devtools.waitFor(b, `${shown}.includes(${JSON.stringify(`Carol: ${message.text}`)})`);
+    } finally {
+      await devtools.close();
+      await chromium.stop();
+      await server.stop();
+    }
+  },
+});
