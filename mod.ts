@@ -12,11 +12,12 @@
 
 // ====================================================== 1. Status codes and HttpError ===============================
 const STATUS_TEXT = new Map(
-  `100 Continue|200 OK|201 Created|302 Found|303 See Other|400 Bad Request|403 Forbidden|404 Not Found|409 Conflict
-  204 No Content|416 Range Not Satisfiable|422 Unprocessable Content|500 Internal Server Error|503 Service Unavailable
-  206 Partial Content|304 Not Modified|401 Unauthorized|408 Request Timeout|414 URI Too Long|501 Not Implemented
-  301 Moved Permanently|308 Permanent Redirect|405 Method Not Allowed|413 Content Too Large|429 Too Many Requests
-  307 Temporary Redirect|415 Unsupported Media Type|431 Request Header Fields Too Large|505 HTTP Version Not Supported`
+  `100 Continue|201 Created|204 No Content|303 See Other|403 Forbidden|404 Not Found|409 Conflict|502 Bad Gateway
+  200 OK|206 Partial Content|400 Bad Request|401 Unauthorized|408 Request Timeout|414 URI Too Long|501 Not Implemented
+  301 Moved Permanently|307 Temporary Redirect|405 Method Not Allowed|413 Content Too Large|429 Too Many Requests
+  302 Found
+  304 Not Modified|308 Permanent Redirect|416 Range Not Satisfiable|422 Unprocessable Content|500 Internal Server Error
+  415 Unsupported Media Type|431 Request Header Fields Too Large|503 Service Unavailable|505 HTTP Version Not Supported`
     .split(/\s*[|\n]\s*/).map((s) => [Number(s.slice(0, 3)), s.slice(4)]),
 );
 
@@ -224,8 +225,7 @@ export class Response {
   /** An HTML page, e.g. `Response.html("<h1>Hi</h1>")`. */
   static html = (html: string, init?: ResponseInit): Response => new Response(html, init, "text/html; charset=utf-8");
   /** A JSON document, e.g. `Response.json({ id: 7 }, { status: 201 })`. */
-  static json = (data: unknown, init?: ResponseInit) =>
-    new Response(JSON.stringify(data) ?? "null", init, "application/json");
+  static json = (data: unknown, init?: ResponseInit) => new Response(JSON.stringify(data), init, "application/json");
   /** A redirect: 302 by default; 303 after a form post; 307 or 308 to keep the method. */
   static redirect(location: string | URL, status = 302): Response {
     if (![301, 302, 303, 307, 308].includes(status)) throw new RangeError(`${status} is not a redirect status`);
@@ -279,7 +279,7 @@ type Route<T> = { value: T; names: string[]; pattern: string };
 type Found<T> = [Route<T>, string[]] | undefined;
 type Node<T> = { routes: Map<string, Route<T>>; children: Map<string, Node<T>>; param?: Node<T>; rest?: Node<T> };
 const node = <T>(): Node<T> => ({ routes: new Map(), children: new Map() });
-const SEGMENT = /^(:[A-Za-z_]\w*|\*|[\w\-.~!$&'()+,;=:@]*)$/; // a :param, a *, or characters a URL path allows
+const SEGMENT = /^(:[A-Za-z_]\w*|\*|(?!:)[\w\-.~!$&'()+,;=:@]*)$/; // a :param, a *, or characters a URL path allows
 const RULES = `start with "/", use the characters a URL path allows, name each :param once, put "*" last`;
 /** Maps a method and a path to a value, e.g. `.add("GET", "/users/:id", x)`, in a tree of path segments. */
 export class Router<T> {
@@ -288,10 +288,11 @@ export class Router<T> {
   add(method: string, pattern: string, value: T): this {
     const names: string[] = [];
     let at = this.#tree;
+    if (pattern[0] !== "/") throw new Error(`Bad route "${pattern}": ${RULES}`);
     for (const s of pattern.split("/").slice(1)) {
       const name = s[0] === ":" ? s.slice(1) : s === "*" ? s : ""; // a param's name, "*", or "" for a fixed segment
       const bad = !SEGMENT.test(s) || /^\.\.?$/.test(s) || names.at(-1) === "*" || (name && names.includes(name));
-      if (bad || pattern[0] !== "/") throw new Error(`Bad route "${pattern}" at "${s}": ${RULES}`);
+      if (bad) throw new Error(`Bad route "${pattern}" at "${s}": ${RULES}`);
       if (name) names.push(name);
       if (s === "*") at = at.rest ??= node();
       else if (s[0] === ":") at = at.param ??= node();
@@ -323,7 +324,7 @@ export class Router<T> {
       throw new HttpError(400, "A malformed %-escape in the path");
     }
     if (allowed.size === 0) return null;
-    const allow = [...allowed, ...(allowed.has("GET") ? ["HEAD"] : []), "OPTIONS"].join(", ");
+    const allow = [...new Set([...allowed, ...(allowed.has("GET") ? ["HEAD"] : []), "OPTIONS"])].join(", ");
     throw new HttpError(405, `${method} is not allowed here; ${allow} are`, { headers: { allow } });
   }
 }
@@ -393,19 +394,16 @@ export class App {
       return await next(0);
     } catch (err) { // OPTIONS asks which methods a path allows (RFC 9110 9.3.7): a 405's Allow is just that answer
       const options = req.method === "OPTIONS" && err instanceof HttpError && err.status === 405;
-      return options ? new Response(null, { status: 204, headers: err.headers }) : await this.onError(err, req);
+      if (options) return new Response(null, { status: 204, headers: err.headers });
+      return await Promise.resolve(err).then((e) => this.onError(e, req)).catch(errorResponse); // onError may throw
     }
   }
   /** Answers a web Request with a web Response: what `Deno.serve(app.fetch)` and `deno serve` call. */
-  fetch = async (
-    request: globalThis.Request,
-    info?: Deno.ServeHandlerInfo<Deno.NetAddr>,
-  ): Promise<globalThis.Response> => {
-    const body = request.body ? readAll(request.body, this.options.maxBodyBytes ?? LIMITS.maxBodyBytes) : undefined;
+  fetch = async (web: globalThis.Request, info?: Deno.ServeHandlerInfo<Deno.NetAddr>): Promise<globalThis.Response> => {
+    const body = web.body ? readAll(web.body, this.options.maxBodyBytes ?? LIMITS.maxBodyBytes) : undefined;
     body?.catch(() => {}); // a body over the limit is a 413 for the handler that reads it
-    const remoteAddr = info?.remoteAddr.hostname, { method, headers } = request;
-    const res = await this.handle(new Request(method, request.url, { headers, body, remoteAddr }));
-    const bodiless = res.status === 204 || res.status === 304 || method === "HEAD";
+    const req = new Request(web.method, web.url, { headers: web.headers, body, remoteAddr: info?.remoteAddr.hostname });
+    const res = await this.handle(req), bodiless = res.status === 204 || res.status === 304; // HEAD: Deno drops it
     return new globalThis.Response((bodiless ? drop(res.body) : res.body) as BodyInit, res);
   };
   /** Serves the app on groundwork's own {@linkcode Server}; resolves once it is listening. */
@@ -439,6 +437,8 @@ export class Server {
   #accepting?: Promise<void>;
   #connections = new Map<Connection, Promise<unknown>>();
   #closing = false;
+  /** The address the server listens on, once `listen()` has bound it (with port 0: the port it was given). */
+  addr?: Deno.NetAddr;
   /** Makes a server that answers with `handler`; nothing happens until `listen()`. */
   constructor(readonly handler: (req: Request) => Response | Promise<Response>, readonly options: ServerOptions = {}) {}
   /** Binds the port and starts accepting; resolves with the address bound (with port 0, a free one). */
@@ -455,7 +455,7 @@ export class Server {
         this.#connections.set(c, done.finally(() => (c.close(), this.#connections.delete(c))));
       }
     })();
-    return Promise.resolve(listener.addr);
+    return Promise.resolve(this.addr = listener.addr);
   }
   /** Stops gracefully: it accepts no more, lets the requests in flight finish, and closes idle connections. */
   async close(): Promise<void> {

@@ -21,42 +21,42 @@ const DURATION = Number(flags.values.duration), ROUNDS = Number(flags.values.rou
 const WARMUP = Number(flags.values.warmup), ONLY = flags.values.only?.split(",");
 const CONNECTIONS = 64, THREADS = 2, DEPTH = 16; // wrk -t2 -c64; 16 requests per write when pipelining
 const HERE = new URL(".", import.meta.url).pathname, RESULTS = `${HERE}RESULTS.md`;
+const STARTED = new Date(), LOAD_AT_START = Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+const CLOCK_TICKS = 100; // the unit of /proc/<pid>/stat's CPU times: USER_HZ, 100 on Linux (`getconf CLK_TCK`)
 
 // ====================================================== What runs ==================================================
 
-/** A way to start a server: the `deno` arguments for a port, how many processes share it, extra environment. */
-type Launcher = { id: string; name: string; args: (port: number) => string[]; processes?: number; env?: string };
+/**
+ * A way to start a server: its `deno` arguments for a port and the folder the servers are in, how many processes
+ * share the port, its DENO_JOBS.
+ */
+type Launcher = {
+  id: string;
+  name: string;
+  args: (port: number, servers: string) => string[];
+  processes?: number;
+  jobs?: string;
+};
 
-const run = (file: string, ...extra: string[]) => (port: number) => [
-  "run",
-  "--allow-all",
-  ...extra,
-  `${HERE}servers/${file}`,
-  "--port",
-  String(port),
-];
+function run(file: string, ...flags: string[]): Launcher["args"] {
+  return (port, servers) => ["run", "--allow-all", ...flags, `${servers}/${file}`, "--port", String(port)];
+}
+function serve(port: number, servers: string): string[] { // `deno serve` wants the default export: serve_app.ts has it
+  const file = `${servers}/serve_app.ts`;
+  return ["serve", "--allow-all", "--parallel", "--host", "127.0.0.1", "--port", String(port), file];
+}
+function reuse(port: number, servers: string): string[] {
+  return [...run("groundwork.ts", "--unstable-net")(port, servers), "--reuse-port"];
+}
 const SERVERS: Launcher[] = [
   { id: "raw", name: "raw Deno.serve", args: run("raw.ts") },
   { id: "groundwork", name: "groundwork Server", args: run("groundwork.ts") },
   { id: "fetch", name: "groundwork on Deno.serve", args: run("groundwork_fetch.ts") },
   { id: "hono", name: "Hono on Deno.serve", args: run("hono.ts") },
 ];
-const serve = (
-  port: number,
-) => [
-  "serve",
-  "--allow-all",
-  "--parallel",
-  "--host",
-  "127.0.0.1",
-  "--port",
-  String(port),
-  `${HERE}servers/serve_app.ts`,
-];
-const reuse = (port: number) => [...run("groundwork.ts", "--unstable-net")(port), "--reuse-port"];
 const MULTICORE: Launcher[] = [
-  { id: "serve1", name: "deno serve --parallel, DENO_JOBS=1", args: serve, env: "1" },
-  { id: "serve2", name: "deno serve --parallel, DENO_JOBS=2", args: serve, env: "2" },
+  { id: "serve1", name: "deno serve --parallel, DENO_JOBS=1", args: serve, jobs: "1" },
+  { id: "serve2", name: "deno serve --parallel, DENO_JOBS=2", args: serve, jobs: "2" },
   { id: "reuse1", name: "groundwork Server, reusePort, 1 process", args: reuse, processes: 1 },
   { id: "reuse2", name: "groundwork Server, reusePort, 2 processes", args: reuse, processes: 2 },
 ];
@@ -96,7 +96,7 @@ const WORKLOADS: Workload[] = [
     name: `GET / (pipelined x${DEPTH})`,
     path: "/",
     lua: PIPELINE,
-    wrk: ["--", String(DEPTH)],
+    wrk: ["--", `${DEPTH}`],
     noP99: true,
   },
 ];
@@ -107,12 +107,12 @@ const MULTICORE_WORKLOADS = WORKLOADS.filter((w) => w.id === "hello" || w.id ===
 type Running = { launcher: Launcher; port: number; children: Deno.ChildProcess[]; stderr: Promise<string>[] };
 
 /** Starts a server's processes on a free port and resolves once each listens and the routes answer as they should. */
-async function launch(launcher: Launcher): Promise<Running> {
+async function launch(launcher: Launcher, servers: string): Promise<Running> {
   const port = freePort(), children: Deno.ChildProcess[] = [], stderr: Promise<string>[] = [];
-  const env: Record<string, string> = launcher.env ? { DENO_JOBS: launcher.env } : {};
+  const env: Record<string, string> = launcher.jobs ? { DENO_JOBS: launcher.jobs } : {};
   for (let i = 0; i < (launcher.processes ?? 1); i++) {
-    const child = new Deno.Command(Deno.execPath(), { args: launcher.args(port), env, stdout: "null", stderr: "piped" })
-      .spawn();
+    const options = { args: launcher.args(port, servers), env, stdout: "null", stderr: "piped" } as const;
+    const child = new Deno.Command(Deno.execPath(), options).spawn();
     children.push(child);
     stderr.push(new Response(child.stderr).text());
     await ready(child, stderr.at(-1)!, port, i + 1);
@@ -201,26 +201,41 @@ async function stop(running: Running): Promise<void> {
 
 // ====================================================== Driving them with wrk ======================================
 
-type Sample = { rps: number; p99ms: number; errors: number };
+type Sample = { rps: number; p99ms: number; cpuUs: number; errors: number };
 
-/** One wrk run against a server: requests per second, the 99th-percentile latency, and wrk's error count. */
-async function drive(workload: Workload, port: number, seconds: number): Promise<Sample> {
+/**
+ * One wrk run against a server: requests per second, the 99th-percentile latency, the server's CPU time per request
+ * (all its threads and processes; less swayed by other load on the machine than req/s), and wrk's error count.
+ */
+async function drive(workload: Workload, server: Running, seconds: number): Promise<Sample> {
   const script = await Deno.makeTempFile({ prefix: "groundwork-bench-", suffix: ".lua" });
   try {
     await Deno.writeTextFile(script, (workload.lua ?? "") + SUMMARY);
     const [extra, after] = splitAt(workload.wrk ?? [], "--");
     const args = [`-t${THREADS}`, `-c${CONNECTIONS}`, `-d${seconds}s`, "--timeout", "2s", "-s", script, ...extra];
+    const cpuBefore = cpuSeconds(server);
     const { stdout, stderr } = await new Deno.Command("wrk", {
-      args: [...args, `http://127.0.0.1:${port}${workload.path}`, ...after],
+      args: [...args, `http://127.0.0.1:${server.port}${workload.path}`, ...after],
     }).output();
+    const cpu = cpuSeconds(server) - cpuBefore;
     const line = new TextDecoder().decode(stdout).split("\n").findLast((l) => l.startsWith("{"));
     if (!line) throw new Error(`wrk said:\n${new TextDecoder().decode(stdout)}${new TextDecoder().decode(stderr)}`);
     const summary = JSON.parse(line) as { requests: number; us: number; p99: number; errors: number };
     const p99ms = workload.noP99 ? NaN : summary.p99 / 1000;
-    return { rps: summary.requests / (summary.us / 1e6), p99ms, errors: summary.errors };
+    const cpuUs = summary.requests ? cpu * 1e6 / summary.requests : NaN;
+    return { rps: summary.requests / (summary.us / 1e6), p99ms, cpuUs, errors: summary.errors };
   } finally {
     await Deno.remove(script);
   }
+}
+
+/** The CPU time (user + system) the server's processes have used so far, from /proc/<pid>/stat. */
+function cpuSeconds(server: Running): number {
+  return server.children.reduce((sum, child) => {
+    const stat = Deno.readTextFileSync(`/proc/${child.pid}/stat`);
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // the name, in (), may hold spaces
+    return sum + (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS; // utime and stime: fields 14 and 15
+  }, 0);
 }
 
 function splitAt(args: string[], marker: string): [string[], string[]] {
@@ -229,21 +244,31 @@ function splitAt(args: string[], marker: string): [string[], string[]] {
 }
 
 /** A row of the table: one server under one workload, medians over the rounds. */
-type Row = { workload: Workload; launcher: Launcher; rps: number; p99ms: number; rssMiB: number; errors: number };
+type Row = {
+  workload: Workload;
+  launcher: Launcher;
+  rps: number;
+  p99ms: number;
+  cpuUs: number;
+  rssMiB: number;
+  errors: number;
+};
 
 /** Starts the servers, warms each up, then drives them in turn for each round; stops them all, whatever happens. */
-async function measure(workload: Workload, launchers: Launcher[]): Promise<Row[]> {
+async function measure(workload: Workload, launchers: Launcher[], servers: string): Promise<Row[]> {
   const running: Running[] = [];
   try {
-    for (const launcher of launchers) running.push(await launch(launcher));
-    for (const r of running) await drive(workload, r.port, WARMUP); // JIT-compiled and caches filled before we count
+    for (const launcher of launchers) running.push(await launch(launcher, servers));
+    for (const r of running) await drive(workload, r, WARMUP); // JIT-compiled and caches filled before we count
     const samples: Sample[][] = running.map(() => []);
     for (let round = 1; round <= ROUNDS; round++) {
       for (const [i, r] of running.entries()) {
         await sleep(250); // let the last run's closing connections settle
-        samples[i].push(await drive(workload, r.port, DURATION));
-        const { rps, p99ms } = samples[i].at(-1)!;
-        progress(`  round ${round}/${ROUNDS} ${r.launcher.name}: ${fmt(rps, 0)} req/s, p99 ${fmt(p99ms, 2)} ms`);
+        const { rps, p99ms, cpuUs } = samples[i][samples[i].push(await drive(workload, r, DURATION)) - 1];
+        progress(
+          `  round ${round}/${ROUNDS} ${r.launcher.name}: ${fmt(rps, 0)} req/s, p99 ${fmt(p99ms, 2)} ms, ` +
+            `${fmt(cpuUs, 1)} µs CPU/req`,
+        );
       }
     }
     return running.map((r, i) => ({
@@ -251,6 +276,7 @@ async function measure(workload: Workload, launchers: Launcher[]): Promise<Row[]
       launcher: r.launcher,
       rps: median(samples[i].map((s) => s.rps)),
       p99ms: median(samples[i].map((s) => s.p99ms)),
+      cpuUs: median(samples[i].map((s) => s.cpuUs)),
       rssMiB: peakRss(r),
       errors: samples[i].reduce((sum, s) => sum + s.errors, 0),
     }));
@@ -261,83 +287,93 @@ async function measure(workload: Workload, launchers: Launcher[]): Promise<Row[]
 
 // ====================================================== The report =================================================
 
-function table(rows: Row[], baseline: (row: Row) => Row | undefined, baselineName: string): string {
+function table(rows: Row[], baseline: (row: Row) => Row | undefined, vs: string): string {
   const lines = [
-    `| Workload | Server | req/s | × ${baselineName} | p99 ms | × ${baselineName} | peak RSS MiB | × ${baselineName} | errors |`,
-    "|---|---|--:|--:|--:|--:|--:|--:|--:|",
+    `| Workload | Server | req/s | × ${vs} | p99 ms | × ${vs} | CPU µs/req | × ${vs} | peak RSS MiB | × ${vs} ` +
+    "| errors |",
+    "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
   ];
   for (const row of rows) {
     const base = baseline(row);
-    const ratio = (a: number, b?: number) => (b === undefined ? "" : fmt(a / b, 2));
-    lines.push(
-      `| ${row.workload.name} | ${row.launcher.name} | ${fmt(row.rps, 0)} | ${ratio(row.rps, base?.rps)} | ` +
-        `${fmt(row.p99ms, 2)} | ${ratio(row.p99ms, base?.p99ms)} | ${fmt(row.rssMiB, 1)} | ` +
-        `${ratio(row.rssMiB, base?.rssMiB)} | ${row.errors} |`,
-    );
+    const ratio = (key: "rps" | "p99ms" | "cpuUs" | "rssMiB") => (base ? fmt(row[key] / base[key], 2) : "");
+    const cells = [row.workload.name, row.launcher.name, fmt(row.rps, 0), ratio("rps"), fmt(row.p99ms, 2)];
+    cells.push(ratio("p99ms"), fmt(row.cpuUs, 1), ratio("cpuUs"), fmt(row.rssMiB, 1), ratio("rssMiB"), `${row.errors}`);
+    lines.push(`| ${cells.join(" | ")} |`);
   }
   return lines.join("\n");
 }
 
-/** The issue's targets that this run can judge, each with the measured ratio. */
+/** A target of issue 4: server `a`'s figure over server `b`'s ("id@workload" takes another workload's row). */
+type Target = { what: string; workload: string; a: string; b: string; key: "rps" | "rssMiB"; bound: string };
+
+function aim(what: string, [a, b, key]: [string, string, Target["key"]], bound: string, ids: string[]): Target[] {
+  return ids.map((workload) => ({ what, workload, a, b, key, bound }));
+}
+const ALL = WORKLOADS.map((w) => w.id), PIPE = ["pipeline"], VS_RAW = "groundwork Server / raw Deno.serve";
+const TARGETS: Target[] = [
+  ...aim(`${VS_RAW}, req/s`, ["groundwork", "raw", "rps"], ">= 0.9", ["hello", "json", "users"]),
+  ...aim(`${VS_RAW}, req/s`, ["groundwork", "raw", "rps"], ">= 0.95", ["close"]),
+  ...aim(`${VS_RAW}, req/s`, ["groundwork", "raw", "rps"], ">= 2", PIPE),
+  ...aim("groundwork Server / itself on GET / keep-alive", ["groundwork", "groundwork@hello", "rps"], ">= 2", PIPE),
+  ...aim("groundwork on Deno.serve / Hono on Deno.serve, req/s", ["fetch", "hono", "rps"], ">= 0.95", ALL),
+  ...aim(`${VS_RAW}, peak RSS`, ["groundwork", "raw", "rssMiB"], "<= 1.5", ALL),
+];
+
+/** The targets this run can judge, each with its measured ratio. */
 function targets(rows: Row[]): string {
-  const find = (workload: string, server: string) =>
-    rows.find((r) => r.workload.id === workload && r.launcher.id === server);
-  const lines: string[] = [];
-  const check = (what: string, value: number | undefined, ok: (v: number) => boolean, goal: string) => {
-    if (value === undefined || !Number.isFinite(value)) return;
-    lines.push(`| ${what} | ${fmt(value, 2)} | ${goal} | ${ok(value) ? "met" : "**not met**"} |`);
+  const find = (workload: string, id: string) => {
+    const [server, other] = id.split("@");
+    return rows.find((r) => r.workload.id === (other ?? workload) && r.launcher.id === server);
   };
-  const ratio = (workload: string, a: string, b: string, key: "rps" | "rssMiB" = "rps") => {
-    const [x, y] = [find(workload, a), find(workload, b)];
-    return x && y ? x[key] / y[key] : undefined;
-  };
-  for (const w of ["hello", "json", "users"]) {
-    const name = WORKLOADS.find((x) => x.id === w)!.name;
-    check(`groundwork Server / raw Deno.serve, ${name}`, ratio(w, "groundwork", "raw"), (v) => v >= 0.9, ">= 0.9");
-  }
-  check(
-    "groundwork Server / raw Deno.serve, Connection: close",
-    ratio("close", "groundwork", "raw"),
-    (v) => v >= 0.95,
-    ">= 0.95",
-  );
-  check("groundwork Server / raw Deno.serve, pipelined", ratio("pipeline", "groundwork", "raw"), (v) => v >= 2, ">= 2");
-  const own = find("pipeline", "groundwork"), plain = find("hello", "groundwork");
-  if (own && plain) {
-    check(
-      "groundwork Server pipelined / its own keep-alive GET /",
-      own.rps / plain.rps,
-      (v) => v >= 2,
-      ">= 2 (other reading)",
-    );
-  }
-  for (const w of WORKLOADS) {
-    check(`groundwork on Deno.serve / Hono, ${w.name}`, ratio(w.id, "fetch", "hono"), (v) => v >= 0.95, ">= 0.95");
-  }
-  for (const w of WORKLOADS) {
-    check(
-      `groundwork Server peak RSS / raw, ${w.name}`,
-      ratio(w.id, "groundwork", "raw", "rssMiB"),
-      (v) => v <= 1.5,
-      "<= 1.5",
-    );
-  }
-  if (lines.length === 0) return "";
-  return ["| Target | measured | goal | |", "|---|--:|--:|---|", ...lines].join("\n");
+  const lines = TARGETS.flatMap((t) => {
+    const [a, b] = [find(t.workload, t.a), find(t.workload, t.b)];
+    if (!a || !b) return [];
+    const value = a[t.key] / b[t.key], [op, limit] = t.bound.split(" ");
+    const met = op === ">=" ? value >= Number(limit) : value <= Number(limit);
+    return [`| ${t.what} | ${a.workload.name} | ${fmt(value, 2)} | ${t.bound} | ${met ? "met" : "**not met**"} |`];
+  });
+  return lines.length
+    ? ["| Target | Workload | measured | goal | |", "|---|---|--:|--:|---|", ...lines].join("\n")
+    : "";
 }
 
-async function environment(): Promise<string> {
+/**
+ * Copies mod.ts and the servers (with deno.json and deno.lock, so Hono resolves to the same version) to a temporary
+ * folder, and returns the servers' folder there. mod.ts may change while the benchmark runs, e.g. an editor saving
+ * it, and every workload starts its servers afresh: the copy makes them all measure the same code.
+ */
+async function snapshot(): Promise<{ servers: string; sha256: string; remove: () => Promise<void> }> {
+  const root = await Deno.makeTempDir({ prefix: "groundwork-bench-" }), project = `${HERE}..`;
+  await Deno.mkdir(`${root}/bench/servers`, { recursive: true });
+  for (const file of ["mod.ts", "deno.json", "deno.lock"]) {
+    await Deno.copyFile(`${project}/${file}`, `${root}/${file}`).catch(() => {}); // a missing deno.lock is fine
+  }
+  for await (const entry of Deno.readDir(`${HERE}servers`)) {
+    if (entry.name.endsWith(".ts")) {
+      await Deno.copyFile(`${HERE}servers/${entry.name}`, `${root}/bench/servers/${entry.name}`);
+    }
+  }
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", await Deno.readFile(`${root}/mod.ts`)));
+  const sha256 = Array.from(digest.slice(0, 6), (b) => b.toString(16).padStart(2, "0")).join("");
+  return { servers: `${root}/bench/servers`, sha256, remove: () => Deno.remove(root, { recursive: true }) };
+}
+
+async function environment(sha256: string): Promise<string> {
   const text = async (cmd: string, ...args: string[]) =>
     new TextDecoder().decode((await new Deno.Command(cmd, { args }).output()).stdout).trim();
   const cpu = /^model name\s*:\s*(.*)$/m.exec(await Deno.readTextFile("/proc/cpuinfo"))?.[1] ?? "unknown";
   const lock = await Deno.readTextFile(`${HERE}../deno.lock`).then(JSON.parse).catch(() => ({}));
   const hono = lock.specifiers?.["npm:hono@4"] ?? "4 (npm:hono@4)";
+  const git = await text("git", "-C", HERE, "log", "-1", "--format=%h").catch(() => "?");
+  const dirty = await text("git", "-C", HERE, "status", "--porcelain", "../mod.ts").catch(() => "");
   return [
-    `- Date: ${new Date().toISOString()}`,
+    `- Date: ${STARTED.toISOString()} (start of the run)`,
     `- \`deno --version\`: ${(await text(Deno.execPath(), "--version")).replaceAll("\n", "; ")}`,
-    `- \`nproc\`: ${await text("nproc")}; CPU: ${cpu}; kernel ${await text("uname", "-r")}`,
+    `- \`nproc\`: ${await text("nproc")}; CPU: ${cpu}; kernel ${await text("uname", "-r")}; load average at the ` +
+    `start: ${LOAD_AT_START}`,
+    `- mod.ts: sha256 ${sha256}..., git ${git}${dirty ? " plus uncommitted changes" : ""}, copied at the start`,
     `- Load: ${(await text("wrk", "--version").catch(() => "")).split("\n")[0].split(" Copyright")[0]}, ` +
-    `\`-t${THREADS} -c${CONNECTIONS}\`, ${DURATION} s per run, ${ROUNDS} rounds (median), ${WARMUP} s warm-up per ` +
+    `\`-t${THREADS} -c${CONNECTIONS}\`, ${DURATION} s per run, rounds: ${ROUNDS} (median), ${WARMUP} s warm-up per ` +
     `server; the servers and wrk share the machine. Hono ${hono}.`,
   ].join("\n");
 }
@@ -345,12 +381,14 @@ async function environment(): Promise<string> {
 const HOW_TO_READ = `## How to read this
 
 - **req/s** is the median over the rounds of requests answered per second; **p99** the median of each round's
-  99th-percentile latency (for pipelining, wrk times a whole batch of ${DEPTH}); **peak RSS** is the server's VmHWM
-  from /proc/<pid>/status after all its runs of that workload (summed over processes where there are several).
-- The **× raw Deno.serve** columns divide by raw Deno.serve measured in the same run: for req/s higher is better,
-  for p99 and RSS lower is better. Compare ratios, not absolute numbers, between machines or runs.
-- wrk runs on the same cores as the servers, so a server that needs less CPU also leaves more for wrk. Runs are
-  short: differences under about 5% are within noise; rerun with \`--duration 10 --rounds 5\` before trusting them.
+  99th-percentile latency as wrk reports it (none for pipelining: see bench/http.ts); **CPU µs/req** the server's
+  CPU time (user + system, all threads) per request, from /proc/<pid>/stat; **peak RSS** the server's VmHWM from
+  /proc/<pid>/status after all its runs of that workload (summed over processes where there are several).
+- The **× raw** columns divide by raw Deno.serve measured in the same run: for req/s higher is better; for p99, CPU
+  and RSS lower is better. Compare ratios, not absolute numbers, between machines or runs.
+- wrk runs on the same cores as the servers, so a server that needs less CPU also leaves more for wrk; and anything
+  else running on the machine shifts req/s more than CPU µs/req. Runs are short: differences under about 5-10% are
+  within noise; rerun with \`--duration 10 --rounds 5\` before trusting them.
 - **errors** counts wrk's connect/read/write/timeout errors and non-2xx answers over all rounds; it should be 0.`;
 
 // ====================================================== Main =======================================================
@@ -384,17 +422,24 @@ if (import.meta.main) {
     console.error("wrk is needed to drive the servers; install it: apt-get install wrk");
     Deno.exit(1);
   }
-  const wanted = (id: string) => !ONLY || ONLY.includes(id);
-  const rows: Row[] = [], multicore: Row[] = [];
-  for (const workload of WORKLOADS.filter((w) => wanted(w.id))) {
-    progress(`${workload.name}`);
-    rows.push(...await measure(workload, SERVERS));
+  const unknown = ONLY?.filter((id) => id !== "multicore" && !WORKLOADS.some((w) => w.id === id));
+  if (unknown?.length) {
+    console.error(`Unknown --only ${unknown.join(",")}: use ${WORKLOADS.map((w) => w.id).join(", ")} or multicore`);
+    Deno.exit(2);
   }
-  if (wanted("multicore")) {
-    for (const workload of MULTICORE_WORKLOADS) {
-      progress(`multi-core: ${workload.name}`);
-      multicore.push(...await measure(workload, MULTICORE));
+  const wanted = (id: string) => !ONLY || ONLY.includes(id);
+  const rows: Row[] = [], multicore: Row[] = [], copy = await snapshot(), env = await environment(copy.sha256);
+  try {
+    for (const workload of WORKLOADS.filter((w) => wanted(w.id))) {
+      progress(`${workload.name}`);
+      rows.push(...await measure(workload, SERVERS, copy.servers));
     }
+    for (const workload of wanted("multicore") ? MULTICORE_WORKLOADS : []) {
+      progress(`multi-core: ${workload.name}`);
+      multicore.push(...await measure(workload, MULTICORE, copy.servers));
+    }
+  } finally {
+    await copy.remove();
   }
   const raw = (row: Row) => rows.find((r) => r.workload === row.workload && r.launcher.id === "raw");
   const single = (row: Row) =>
@@ -403,7 +448,7 @@ if (import.meta.main) {
   const report = [
     "# groundwork benchmarks",
     "",
-    await environment(),
+    env,
     "",
     HOW_TO_READ,
     ...(rows.length ? ["", "## HTTP: one server process each", "", table(rows, raw, "raw")] : []),
@@ -415,8 +460,9 @@ if (import.meta.main) {
         "",
         `\`deno serve --parallel\` with DENO_JOBS=1 and 2 (worker threads in one process), and groundwork's own ` +
         "Server with `reusePort: true` as 1 and 2 processes on one port. `reusePort` is an unstable Deno API: these " +
-        "processes run with `--unstable-net` (without it, Deno.listen refuses the option). Ratios are to the 1-worker " +
-        `setup of the same kind. With ${navigator.hardwareConcurrency} cores shared with wrk, 2 workers cannot double.`,
+        "processes run with `--unstable-net` (without it, Deno.listen refuses the option). Ratios are to the " +
+        `1-worker setup of the same kind. With ${navigator.hardwareConcurrency} cores shared with wrk, 2 workers ` +
+        "can't double.",
         "",
         table(multicore, single, "1 worker"),
       ]
@@ -425,6 +471,6 @@ if (import.meta.main) {
   ].join("\n");
   console.log(report);
   await Deno.writeTextFile(RESULTS, report);
-  await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", RESULTS] }).output(); // so \`deno fmt --check\` passes
+  await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", RESULTS] }).output(); // for `deno fmt --check`
   progress(`Written to ${RESULTS}`);
 }

@@ -72,6 +72,6 @@ if (import.meta.main) {
   const before = await Deno.readTextFile(RESULTS).catch(() => "# groundwork benchmarks\n\n");
   const at = before.indexOf("## Router");
   await Deno.writeTextFile(RESULTS, (at < 0 ? before.trimEnd() + "\n\n" : before.slice(0, at)) + report);
-  await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", RESULTS] }).output(); // so \`deno fmt --check\` passes
+  await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", RESULTS] }).output(); // for `deno fmt --check`
   console.error(`Written to ${RESULTS}`);
 }
