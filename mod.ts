@@ -6,10 +6,8 @@
  * 4. Router: a method and a path to a handler, or 404 / 405.
  * 5. App: middleware, handlers, errors turned into responses, and `fetch` for `Deno.serve`.
  * 6. Server: sockets, keep-alive, pipelining, time limits, a graceful close.
- * @example `new App().get("/", () => "Hello, World!").listen()` serves http://localhost:8000/
  * @module
  */
-
 // ====================================================== 1. Status codes and HttpError ===============================
 const STATUS_TEXT = new Map(
   `200 OK|206 Partial Content|304 Not Modified|408 Request Timeout|414 URI Too Long|501 Not Implemented|502 Bad Gateway
@@ -30,7 +28,6 @@ export class HttpError extends Error {
     [this.name, this.headers] = ["HttpError", new Headers(init.headers)];
   }
 }
-
 // ====================================================== 2. Bytes to Request ========================================
 /** The server's defences, each with its answer; any can be changed, e.g. `app.listen({ maxBodyBytes: 1e7 })`. */
 export const LIMITS = {
@@ -39,38 +36,41 @@ export const LIMITS = {
   maxHeaderCount: 100, // more header fields: 431
   maxBodyBytes: 1024 * 1024, // a bigger body: 413 Content Too Large, and close
   headersTimeoutMs: 10_000, // a head still incomplete this long after its first byte: close (slowloris)
-  idleTimeoutMs: 5_000, // a kept-alive connection idle this long, or a body stalled this long: close
+  bodyTimeoutMs: 30_000, // a body still incomplete this long after its head: 408, and close
+  idleTimeoutMs: 5_000, // a kept-alive connection idle this long, or a write to a client stalled this long: close
   maxConnections: 10_000, // a connection beyond this many open ones: 503, and close
 };
 const REQUEST_LINE = /^([!#$%&'*+.^_`|~\w-]+) ([\x21-\x7e]+) HTTP\/(\d)\.(\d)$/; // a method is a "token" (RFC 9110)
 const FIELD_LINE = /^([!#$%&'*+.^_`|~\w-]+):[\t ]*([\t\x20-\x7e]*?)[\t ]*$/; // no control bytes, no non-ASCII
 const HOST = /^(\[[\da-fA-F:.]+\]|[\w.-]+)(:\d{1,5})?$/, CHUNK_SIZE = /^([\da-fA-F]{1,8})[\t ]*(;.*)?$/;
-const ascii = new TextDecoder(), encoder = new TextEncoder(); // heads are checked ASCII: UTF-8 decodes them exactly
+const SMALL = () => new Uint8Array(16 * 1024), ascii = new TextDecoder(), encoder = new TextEncoder(); // heads: ASCII
 /** A socket and its read buffer. TCP has no message boundaries, so a short read is not "the end": read on. */
 class Connection {
-  idle = true; // between requests, so a graceful close may end it now
+  idle = false;
   closed = false;
   deadline = Infinity; // while we wait on the client: past it, the server's sweeper closes us (which ends the wait)
   out: Uint8Array[] = []; // responses not yet written: pipelined ones leave together, in one write
-  #buf = new Uint8Array(16 * 1024);
+  #buf = SMALL();
   #start = 0; // the unread bytes are #buf[#start, #end)
   #end = 0;
   constructor(readonly conn: Deno.TcpConn, readonly idleMs: number) {}
   buffered = (): number => this.#end - this.#start;
-  async fill(until: number): Promise<boolean> { // waits until `until` for more bytes; false once the client closed
+  async fill(until: number, idle = false): Promise<boolean> { // waits until `until` for bytes; false: the client closed
     if (this.out.length) await this.flush(); // before we wait on the client, we send what we owe it
-    if (this.#end === this.#buf.length) { // full: slide the unread bytes to the front, growing the buffer if needed
+    if (!this.buffered()) [this.#start, this.#end, this.#buf] = [0, 0, this.#buf.length > 16384 ? SMALL() : this.#buf];
+    if (this.#end === this.#buf.length) { // full: slide the unread bytes to the front, or grow (empty: start anew)
       const unread = this.#buf.subarray(this.#start, this.#end);
       if (unread.length * 2 > this.#buf.length) this.#buf = new Uint8Array(this.#buf.length * 2);
       this.#buf.set(unread);
       [this.#start, this.#end] = [0, unread.length];
     }
-    const n = await this.#timed(this.conn.read(this.#buf.subarray(this.#end)), until);
+    this.idle = idle; // waiting for a new request, and owing nothing: a graceful close may end the connection now
+    const n = await this.#timed(this.conn.read(this.#buf.subarray(this.#end)), until).finally(() => this.idle = false);
     this.#end += n ?? 0;
     return n !== null;
   }
-  async take(n: number, ms: number): Promise<Uint8Array> { // the next `n` bytes
-    while (this.buffered() < n) if (!(await this.fill(Date.now() + ms))) throw new HttpError(400, "A body cut short");
+  async take(n: number, until: number): Promise<Uint8Array> { // the next `n` bytes
+    while (this.buffered() < n) if (!(await this.fill(until))) throw new HttpError(400, "A body cut short");
     return this.#buf.slice(this.#start, this.#start += n);
   }
   async line(max: number, until: number, status = 400): Promise<string> { // the next line, without its CRLF
@@ -84,13 +84,14 @@ class Connection {
     return ascii.decode(this.#buf.subarray(this.#start, (this.#start = lf + 1) - 2)); // the line; the rest stays
   }
   async flush(bytes?: Uint8Array): Promise<void> { // writes `bytes` after all that `out` holds, in one write() call
-    let data = concat(bytes ? [...this.out.splice(0), bytes] : this.out.splice(0));
-    while (data.length > 0) data = data.subarray(await this.#timed(this.conn.write(data), Date.now() + this.idleMs));
+    let data = concat(bytes ? [...this.out.splice(0), bytes] : this.out.splice(0)), until = Date.now() + this.idleMs;
+    while (data.length > 0) data = data.subarray(await this.#timed(this.conn.write(data), until));
   } // (a write may take only a part of what it is given; and a client that won't read is cut off like a slow one)
-  #timed = <T>(
-    work: Promise<T>,
-    until: number,
-  ) => (this.deadline = until, work.finally(() => this.deadline = Infinity));
+  #timed<T>(work: Promise<T>, until: number): Promise<T> { // past `until`, the sweeper closes us: the wait ends, a 408
+    this.deadline = until;
+    const done = work.finally(() => this.deadline = Infinity);
+    return done.catch((err) => Promise.reject(this.closed && !this.idle ? new HttpError(408, "Too slow") : err));
+  }
   close(): void { // a timeout and Server.close() may both get here: once is enough
     if (!this.closed) this.conn.close();
     this.closed = true;
@@ -107,13 +108,14 @@ async function readHead(c: Connection, limits: typeof LIMITS): Promise<Head> { /
   for (let size = 0;;) {
     const [max, status] = lines.length ? [limits.maxHeaderBytes - size, 431] : [limits.maxRequestLineBytes, 414];
     const line = await c.line(max, until, status);
+    if (line === "" && lines.length === 0) continue; // RFC 9112 2.2: ignore blank lines before a request
     if (line === "") break;
     if (lines.push(line) > limits.maxHeaderCount + 1) throw new HttpError(431, "Too many header fields");
     size += line.length + 2;
   }
   const [, method, target, major, minor] = REQUEST_LINE.exec(lines[0]) ?? [];
   if (!method) throw new HttpError(400, `Malformed request line ${JSON.stringify(lines[0].slice(0, 80))}`);
-  if (major !== "1" || minor > "1") throw new HttpError(505, `HTTP/${major}.${minor} is not served here`);
+  if (major !== "1") throw new HttpError(505, `HTTP/${major}.${minor} is not served here`); // 1.2 would be 1.1
   const headers = new Headers();
   for (const line of lines.slice(1)) { // no space before the colon, no obs-fold (RFC 9112 5)
     const field = FIELD_LINE.exec(line);
@@ -121,7 +123,7 @@ async function readHead(c: Connection, limits: typeof LIMITS): Promise<Head> { /
     headers.append(field[1], field[2]);
   }
   const http10 = minor === "0", host = headers.get("host") ?? (http10 ? "localhost" : "");
-  if (!HOST.test(host)) throw new HttpError(400, "A missing or malformed Host header");
+  if (!HOST.test(host) || !URL.canParse(`http://${host}`)) throw new HttpError(400, "A missing or malformed Host");
   const absolute = /^https?:\/\/[^/]/i.test(target) && URL.canParse(target); // "absolute-form", RFC 9112 3.2.2
   if (!target.startsWith("/") && !absolute) throw new HttpError(400, `Unsupported target ${JSON.stringify(target)}`);
   const url = new URL(absolute ? target : `http://${host}${target}`);
@@ -139,21 +141,21 @@ function bodySize(headers: Headers, http10: boolean): number | "chunked" { // wh
   return Number(values[0]);
 }
 async function readBody(c: Connection, head: Head, limits: typeof LIMITS): Promise<Uint8Array> { // RFC 9112 6.3, 7.1
-  const { maxBodyBytes: max, idleTimeoutMs: ms } = limits, { size } = head;
+  const { maxBodyBytes: max } = limits, { size } = head, until = Date.now() + limits.bodyTimeoutMs;
   if (size === 0) return new Uint8Array();
   if (size !== "chunked" && size > max) throw new HttpError(413, `A body over ${max} bytes`);
   if (/^100-continue$/i.test(head.headers.get("expect") ?? "") && !head.http10) c.out.push(CONTINUE); // it waits
-  if (size !== "chunked") return await c.take(size, ms);
+  if (size !== "chunked") return await c.take(size, until);
   const chunks: Uint8Array[] = []; // each: its size in hex (";extensions" ignored), CRLF, bytes, CRLF; size 0 ends
   for (let total = 0;;) {
-    const n = parseInt(CHUNK_SIZE.exec(await c.line(1024, Date.now() + ms))?.[1] ?? "x", 16); // ";ext" is ignored
+    const n = parseInt(CHUNK_SIZE.exec(await c.line(1024, until))?.[1] ?? "x", 16); // ";ext" is ignored
     if (Number.isNaN(n)) throw new HttpError(400, "A malformed chunk size line");
     if (n === 0) break;
     if ((total += n) > max) throw new HttpError(413, `A body over ${max} bytes`);
-    chunks.push(await c.take(n, ms));
-    if (await c.line(2, Date.now() + ms) !== "") throw new HttpError(400, "A chunk longer than its size");
+    if (chunks.push(await c.take(n, until)) > 8192) throw new HttpError(413, "Over 8192 chunks"); // each costs memory
+    if (await c.line(2, until) !== "") throw new HttpError(400, "A chunk longer than its size");
   }
-  while (await c.line(limits.maxHeaderBytes, Date.now() + ms, 431) !== ""); // trailer fields: read, and dropped
+  for (let t = 0, l; (l = await c.line(limits.maxHeaderBytes - t, until, 431)) !== ""; t += l.length + 2); // trailers
   return concat(chunks);
 }
 /** How to make a {@linkcode Request}: its header fields, its body, the client's address. */
@@ -202,7 +204,6 @@ export class Request<P = Record<string, string>> {
     return await form.formData().catch(() => Promise.reject(new HttpError(400, "A malformed form"))); // it knows both
   }
 }
-
 // ====================================================== 3. Response to bytes =======================================
 /** A response body: text, bytes, a stream (sent as it comes), or none. */
 export type Body = string | Uint8Array | ReadableStream<Uint8Array> | null;
@@ -226,14 +227,11 @@ export class Response {
   /** A JSON document, e.g. `Response.json({ id: 7 }, { status: 201 })`. */
   static json = (data: unknown, init?: ResponseInit) => new Response(JSON.stringify(data), init, "application/json");
   /** A redirect: 302 by default; 303 after a form post; 307 or 308 to keep the method. */
-  static redirect(location: string | URL, status = 302): Response {
-    if (![301, 302, 303, 307, 308].includes(status)) throw new RangeError(`${status} is not a redirect status`);
-    return new Response(null, { status, headers: { location: String(location) } });
-  }
+  static redirect = (location: string | URL, status: 301 | 302 | 303 | 307 | 308 = 302): Response =>
+    new Response(null, { status, headers: { location: String(location) } });
 }
-const CRLF = encoder.encode("\r\n");
-const FRAMING = new Set(["content-length", "transfer-encoding", "connection", "date"]); // the server's to write
-const CONTINUE = encoder.encode("HTTP/1.1 100 Continue\r\n\r\n");
+const FRAMING = /^(content-length|transfer-encoding|connection|date)$/, CRLF = encoder.encode("\r\n"); // ours to write
+const CONTINUE = encoder.encode("HTTP/1.1 100 Continue\r\n\r\n"); // "send the body": a 1.1 client may wait for it
 /** Sends a response (RFC 9112 6): a head with the framing, then the body; says if the connection may stay open. */
 async function send(c: Connection, res: Response, method: string, http10: boolean, keepAlive: boolean, trace: boolean) {
   const { status, headers } = res, declared = headers.get("content-length");
@@ -248,26 +246,26 @@ async function send(c: Connection, res: Response, method: string, http10: boolea
   if (method === "HEAD") body = drop(body); // the fields GET would send, its length included, but no body
   if (/\bclose\b/i.test(headers.get("connection") ?? "")) keepAlive = false;
   let head = `HTTP/1.1 ${status} ${STATUS_TEXT.get(status) ?? "Unknown"}\r\n${framing}`;
-  for (const [name, value] of headers) if (!FRAMING.has(name)) head += `${name}: ${value}\r\n`; // Set-Cookie: 1 each
+  for (const [name, value] of headers) if (!FRAMING.test(name)) head += `${name}: ${value}\r\n`; // Set-Cookie: 1 each
   const connection = keepAlive ? (http10 ? "connection: keep-alive\r\n" : "") : "connection: close\r\n";
   head += `date: ${new Date().toUTCString()}\r\n${connection}\r\n`;
   if (trace) console.error(head.replaceAll("\r\n", "\\r\\n\n")); // and as it goes
   if (!(body instanceof ReadableStream)) { // it waits for our next read or the close: pipelined answers leave together
     c.out.push(encoder.encode(head), ...(body ? [body] : []));
+    if (c.out.reduce((size, part) => size + part.length, 0) > 65536) await c.flush(); // but not a pile of them
     return { keepAlive, sent: body?.length ?? 0 };
   }
   let sent = 0;
-  await c.flush(encoder.encode(head));
+  await c.flush(encoder.encode(head)).catch((err) => Promise.reject((drop(body), err))); // the client left: let go
   for await (const chunk of body) { // if a write throws (the client left), leaving the loop cancels the stream
     if (chunk.length === 0) continue; // an empty chunk would say "the body ends here"
-    sent += chunk.length;
+    if ((sent += chunk.length) > Number(declared ?? Infinity)) throw new Error(`A stream over its ${declared} bytes`);
     await c.flush(chunked ? concat([encoder.encode(`${chunk.length.toString(16)}\r\n`), chunk, CRLF]) : chunk);
   }
   if (chunked) await c.flush(encoder.encode("0\r\n\r\n"));
   return { keepAlive: keepAlive && (chunked || sent === Number(declared)), sent }; // it lied about its length: close
 }
 const drop = (body: Body): null => (body instanceof ReadableStream && body.cancel().catch(() => {}), null);
-
 // ====================================================== 4. Router ==================================================
 /** What a route pattern captures: `Params<"/users/:id/*">` is `{ id: string } & { "*": string }`. */
 export type Params<P extends string> = P extends `${infer S}/${infer Rest}` ? Params<S> & Params<Rest>
@@ -278,8 +276,8 @@ type Route<T> = { value: T; names: string[]; pattern: string };
 type Found<T> = [Route<T>, string[]] | undefined;
 type Node<T> = { routes: Map<string, Route<T>>; children: Map<string, Node<T>>; param?: Node<T>; rest?: Node<T> };
 const node = <T>(): Node<T> => ({ routes: new Map(), children: new Map() });
+const ROUTE_RULES = `start it with "/", use URL characters, name each :param once, and put "*" last`;
 const SEGMENT = /^(:[A-Za-z_]\w*|\*|(?!:)[\w\-.~!$&'()+,;=:@]*)$/; // a :param, a *, or characters a URL path allows
-const RULES = `start with "/", use the characters a URL path allows, name each :param once, put "*" last`;
 /** Maps a method and a path to a value, e.g. `.add("GET", "/users/:id", x)`, in a tree of path segments. */
 export class Router<T> {
   #tree: Node<T> = node();
@@ -287,11 +285,15 @@ export class Router<T> {
   add(method: string, pattern: string, value: T): this {
     const names: string[] = [];
     let at = this.#tree;
-    if (pattern[0] !== "/") throw new Error(`Bad route "${pattern}": ${RULES}`);
+    if (pattern[0] !== "/") {
+      throw new Error(`Bad route "${pattern}": ${ROUTE_RULES}`);
+    }
     for (const s of pattern.split("/").slice(1)) {
       const name = s[0] === ":" ? s.slice(1) : s === "*" ? s : ""; // a param's name, "*", or "" for a fixed segment
       const bad = !SEGMENT.test(s) || /^\.\.?$/.test(s) || names.at(-1) === "*" || (name && names.includes(name));
-      if (bad) throw new Error(`Bad route "${pattern}" at "${s}": ${RULES}`);
+      if (bad) {
+        throw new Error(`Bad route "${pattern}" at "${s}": ${ROUTE_RULES}`);
+      }
       if (name) names.push(name);
       if (s === "*") at = at.rest ??= node();
       else if (s[0] === ":") at = at.param ??= node();
@@ -327,7 +329,6 @@ export class Router<T> {
     throw new HttpError(405, `${method} is not allowed here; ${allow} are`, { headers: { allow } });
   }
 }
-
 // ====================================================== 5. App =====================================================
 /** What a handler may return: a Response; text; bytes or a stream; null for 204; anything else goes as JSON. */
 export type Result = Response | Body | Record<string, unknown> | unknown[] | number | boolean;
@@ -343,6 +344,7 @@ function errorResponse(err: unknown): Response { // an HttpError answers itself;
 function toResponse(out: Result | void, who: string): Response { // what a handler put out, as a Response
   if (out instanceof Response) return out;
   if (out === undefined) throw new TypeError(`${who} returned nothing: did you forget to \`return\`?`);
+  if (out instanceof globalThis.Response) throw new TypeError(`${who} returned a web Response: use groundwork's`);
   const raw = out === null || typeof out === "string" || out instanceof Uint8Array || out instanceof ReadableStream;
   return raw ? new Response(out, { status: out === null ? 204 : 200 }) : Response.json(out);
 }
@@ -359,28 +361,24 @@ export class App {
   constructor(readonly options: { maxBodyBytes?: number } = {}) {}
   /** Adds middleware; each runs around those added after it, and around the handler. */
   use = (middleware: Middleware): this => (this.#middleware.push(middleware), this);
-  /** Routes requests with `method` for `path`, e.g. "/users/:id" or "/static/*", to `handler`. */
-  on<P extends string>(method: string, path: P, handler: Handler<Params<P>>): this {
-    return this.#router.add(method.toUpperCase(), path, handler as Handler), this;
-  }
-  /** Routes GET requests, and so HEAD ones. */
-  get = <P extends string>(path: P, handler: Handler<Params<P>>): this => this.on("GET", path, handler);
+  /** Routes GET requests (and so HEAD ones) for `path`, e.g. "/users/:id" or "/static/*", to `handler`. */
+  get = <P extends string>(path: P, handler: Handler<Params<P>>): this => this.#add("GET", path, handler);
   /** Routes POST requests. */
-  post = <P extends string>(path: P, handler: Handler<Params<P>>): this => this.on("POST", path, handler);
+  post = <P extends string>(path: P, handler: Handler<Params<P>>): this => this.#add("POST", path, handler);
   /** Routes PUT requests. */
-  put = <P extends string>(path: P, handler: Handler<Params<P>>): this => this.on("PUT", path, handler);
+  put = <P extends string>(path: P, handler: Handler<Params<P>>): this => this.#add("PUT", path, handler);
   /** Routes PATCH requests. */
-  patch = <P extends string>(path: P, handler: Handler<Params<P>>): this => this.on("PATCH", path, handler);
+  patch = <P extends string>(path: P, handler: Handler<Params<P>>): this => this.#add("PATCH", path, handler);
   /** Routes DELETE requests. */
-  delete = <P extends string>(path: P, handler: Handler<Params<P>>): this => this.on("DELETE", path, handler);
+  delete = <P extends string>(path: P, handler: Handler<Params<P>>): this => this.#add("DELETE", path, handler);
+  #add = (method: string, path: string, h: unknown): this => (this.#router.add(method, path, h as Handler), this);
   /** Answers one request: the middleware in order, then the route's handler. It never throws. */
   async handle(req: Request): Promise<Response> {
     let called = -1;
     const next = async (i: number): Promise<Response> => {
       if (i <= called) throw new Error("A middleware called next() twice: call it once");
       called = i;
-      const mw = this.#middleware[i];
-      if (mw) return toResponse(await mw(req, () => next(i + 1)), "A middleware");
+      if (this.#middleware[i]) return toResponse(await this.#middleware[i](req, () => next(i + 1)), "A middleware");
       const route = this.#router.match(req.method, req.path);
       if (!route) return toResponse(await this.notFound(req), "notFound");
       req.params = route.params;
@@ -415,7 +413,6 @@ async function readAll(stream: ReadableStream<Uint8Array>, limit: number): Promi
   for await (const part of stream) if ((limit -= parts[parts.push(part) - 1].length) < 0) throw new HttpError(413);
   return concat(parts);
 }
-
 // ====================================================== 6. Server ==================================================
 /** Where a {@linkcode Server} listens, what it prints, and any {@linkcode LIMITS} to change. */
 export type ServerOptions = Partial<typeof LIMITS> & {
@@ -425,12 +422,13 @@ export type ServerOptions = Partial<typeof LIMITS> & {
   log?: boolean; // an access-log line per request on stderr; on by default
   trace?: boolean; // print every head as it was on the wire, \r\n shown (also: GROUNDWORK_TRACE=1)
 };
-const GONE = [Deno.errors.BadResource, Deno.errors.BrokenPipe, Deno.errors.ConnectionReset, Deno.errors.Interrupted];
+const { BadResource, BrokenPipe, ConnectionReset, Interrupted } = Deno.errors; // a client gone, or cut off (408):
+const GONE = [HttpError, BadResource, BrokenPipe, ConnectionReset, Interrupted]; // no news, unlike any other error
 
 /** HTTP/1.1 on TCP, e.g. `new Server(() => new Response("hi")).listen()`: it knows no routes (Python's WSGI split). */
 export class Server {
   #listener?: Deno.TcpListener;
-  #accepting?: Promise<void>;
+  #accepting?: Promise<unknown>;
   #connections = new Map<Connection, Promise<unknown>>();
   #closing = false;
   #sweeper?: ReturnType<typeof setInterval>;
@@ -453,7 +451,7 @@ export class Server {
         const done = this.#serve(c).catch(unlessGone).then(() => c.flush()).catch(unlessGone);
         this.#connections.set(c, done.finally(() => (c.close(), this.#connections.delete(c))));
       }
-    })();
+    })().catch(unlessGone); // an accept that fails (say, out of file descriptors) is logged, not a crash
     return Promise.resolve(this.addr = listener.addr);
   }
   /** Stops gracefully: it accepts no more, lets the requests in flight finish, and closes idle connections. */
@@ -466,20 +464,21 @@ export class Server {
     clearInterval(this.#sweeper);
   }
   async #serve(c: Connection): Promise<void> { // requests on one connection, until either side ends it
-    const limits = { ...LIMITS, ...this.options }, trace = this.options.trace ?? env("GROUNDWORK_TRACE") === "1";
+    const limits = { ...LIMITS, ...Object.fromEntries(Object.entries(this.options).filter((e) => e[1] !== undefined)) };
+    const trace = this.options.trace ?? env("GROUNDWORK_TRACE") === "1";
     const full = this.#connections.size >= limits.maxConnections; // too many open: answer 503, and close
     if (full) await send(c, errorResponse(new HttpError(503)), "GET", false, false, trace);
     while (!this.#closing && !full) {
-      c.idle = true; // between requests: wait for the next one's first byte, but not forever
-      if (c.buffered() === 0 && !(await c.fill(Date.now() + limits.idleTimeoutMs))) return; // the client hung up
+      if (c.buffered() === 0 && !(await c.fill(Date.now() + limits.idleTimeoutMs, true))) return; // idle; or: it left
       const started = performance.now();
       let head: Head | undefined, req: Request | undefined, res: Response, keepAlive = false;
       try {
-        [c.idle, head] = [false, await readHead(c, limits)];
+        head = await readHead(c, limits);
         if (trace) console.error([...head.lines, "", ""].join("\\r\\n\n")); // a head as it came, its CRLFs shown
         const connection = head.headers.get("connection") ?? "", remoteAddr = c.conn.remoteAddr.hostname;
         keepAlive = head.http10 ? /\bkeep-alive\b/i.test(connection) : !/\bclose\b/i.test(connection); // 1.1 by default
-        const body = readBody(c, head, limits); // read now, as the handler runs; its errors reach the handler
+        const body = readBody(c, head, limits); // read now, as the handler runs; its errors reach the handler...
+        body.catch(() => {}); // ...if it reads it; else it is checked below: never left unhandled
         req = new Request(head.method, head.url, { headers: head.headers, body, remoteAddr });
         res = await Promise.resolve(req).then(this.handler).catch(errorResponse);
         keepAlive &&= await body.then(() => true, () => false); // the next request starts where this body ends

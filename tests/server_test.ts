@@ -393,9 +393,9 @@ Deno.test("closes a kept-alive connection that stays idle past idleTimeoutMs", a
   }
 });
 
-Deno.test("closes a connection whose body stalls past idleTimeoutMs", async () => {
+Deno.test("closes a connection whose body is still incomplete after bodyTimeoutMs", async () => {
   const seen: string[] = [];
-  const s = await start((req) => (seen.push(req.path), new Response("ok")), { idleTimeoutMs: 200 });
+  const s = await start((req) => (seen.push(req.path), new Response("ok")), { bodyTimeoutMs: 200 });
   const client = await Client.connect(s.port);
   try {
     await client.send("POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\n\r\n012");
