@@ -44,10 +44,11 @@ const REQUEST_LINE = /^([!#$%&'*+.^_`|~\w-]+) ([\x21-\x7e]+) HTTP\/(\d)\.(\d)$/;
 const FIELD_LINE = /^([!#$%&'*+.^_`|~\w-]+):[\t ]*([\t\x20-\x7e]*?)[\t ]*$/; // no control bytes, no non-ASCII
 const HOST = /^(\[[\da-fA-F:.]+\]|[\w.-]+)(:\d{1,5})?$/, CHUNK_SIZE = /^([\da-fA-F]{1,8})[\t ]*(;.*)?$/;
 const SMALL = () => new Uint8Array(16 * 1024), ascii = new TextDecoder(), encoder = new TextEncoder(); // heads: ASCII
+
 /** A socket and its read buffer. TCP has no message boundaries, so a short read is not "the end": read on. */
 class Connection {
-  idle = false;
-  closed = false;
+  idle = false; // waiting for a new request: a graceful close may end the connection now
+  closed = false; // by us, or by the sweeper
   deadline = Infinity; // while we wait on the client: past it, the server's sweeper closes us (which ends the wait)
   out: Uint8Array[] = []; // responses not yet written: pipelined ones leave together, in one write
   #buf = SMALL();
@@ -64,7 +65,7 @@ class Connection {
       this.#buf.set(unread);
       [this.#start, this.#end] = [0, unread.length];
     }
-    this.idle = idle; // waiting for a new request, and owing nothing: a graceful close may end the connection now
+    this.idle = idle; // only while we wait, owing the client nothing
     const n = await this.#timed(this.conn.read(this.#buf.subarray(this.#end)), until).finally(() => this.idle = false);
     this.#end += n ?? 0;
     return n !== null;
@@ -160,6 +161,7 @@ async function readBody(c: Connection, head: Head, limits: typeof LIMITS): Promi
 }
 /** How to make a {@linkcode Request}: its header fields, its body, the client's address. */
 export type RequestInit = { headers?: HeadersInit; body?: Uint8Array | Promise<Uint8Array>; remoteAddr?: string };
+
 /** A request, e.g. `GET /users/42?a=1` on "/users/:id": `req.path` "/users/42", `req.params.id` "42". */
 export class Request<P = Record<string, string>> {
   /** The full URL, its dot segments ("/a/../b") already resolved. */
@@ -209,6 +211,7 @@ export class Request<P = Record<string, string>> {
 export type Body = string | Uint8Array | ReadableStream<Uint8Array> | null;
 /** The status and header fields of a {@linkcode Response}, e.g. `{ status: 201, headers: { location: "/x" } }`. */
 export type ResponseInit = { status?: number; headers?: HeadersInit };
+
 /** A response, e.g. `Response.json({ ok: true }, { status: 201 })`; cookies: `headers.append("set-cookie", c)`. */
 export class Response {
   /** The status code, e.g. 200. */
@@ -278,6 +281,7 @@ type Node<T> = { routes: Map<string, Route<T>>; children: Map<string, Node<T>>; 
 const node = <T>(): Node<T> => ({ routes: new Map(), children: new Map() });
 const ROUTE_RULES = `start it with "/", use URL characters, name each :param once, and put "*" last`;
 const SEGMENT = /^(:[A-Za-z_]\w*|\*|(?!:)[\w\-.~!$&'()+,;=:@]*)$/; // a :param, a *, or characters a URL path allows
+
 /** Maps a method and a path to a value, e.g. `.add("GET", "/users/:id", x)`, in a tree of path segments. */
 export class Router<T> {
   #tree: Node<T> = node();
@@ -285,15 +289,11 @@ export class Router<T> {
   add(method: string, pattern: string, value: T): this {
     const names: string[] = [];
     let at = this.#tree;
-    if (pattern[0] !== "/") {
-      throw new Error(`Bad route "${pattern}": ${ROUTE_RULES}`);
-    }
+    if (pattern[0] !== "/") throw new Error(`Bad route "${pattern}": ${ROUTE_RULES}`);
     for (const s of pattern.split("/").slice(1)) {
       const name = s[0] === ":" ? s.slice(1) : s === "*" ? s : ""; // a param's name, "*", or "" for a fixed segment
       const bad = !SEGMENT.test(s) || /^\.\.?$/.test(s) || names.at(-1) === "*" || (name && names.includes(name));
-      if (bad) {
-        throw new Error(`Bad route "${pattern}" at "${s}": ${ROUTE_RULES}`);
-      }
+      if (bad) throw new Error(`Bad route "${pattern}" at "${s}": ${ROUTE_RULES}`);
       if (name) names.push(name);
       if (s === "*") at = at.rest ??= node();
       else if (s[0] === ":") at = at.param ??= node();
