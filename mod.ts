@@ -77,15 +77,15 @@ class Connection {
   async line(max: number, until: number, status = 400): Promise<string> { // the next line, without its CRLF
     let lf; // the first LF from #start on; one at or past #end is a stale byte, so: no line yet
     while ((lf = this.#buf.indexOf(10, this.#start)) < 0 || lf >= this.#end) {
-      if (this.buffered() > max + 1) throw new HttpError(status, `A line longer than ${max} bytes`);
+      if (this.buffered() > max + 1) throw new HttpError(status, status === 400 ? "A line too long" : undefined);
       if (!(await this.fill(until))) throw new HttpError(400, "The connection closed mid-request");
     }
-    if (lf - this.#start > max + 1) throw new HttpError(status, `A line longer than ${max} bytes`);
+    if (lf - this.#start > max + 1) throw new HttpError(status, status === 400 ? "A line too long" : undefined);
     if (lf === this.#start || this.#buf[lf - 1] !== 13) throw new HttpError(400, "A line ended in LF, not CRLF");
     return ascii.decode(this.#buf.subarray(this.#start, (this.#start = lf + 1) - 2)); // the line; the rest stays
   }
-  async flush(bytes?: Uint8Array): Promise<void> { // writes `bytes` after all that `out` holds, in one write() call
-    let data = concat(bytes ? [...this.out.splice(0), bytes] : this.out.splice(0)), until = Date.now() + this.idleMs;
+  async flush(bytes?: Uint8Array, until = Date.now() + this.idleMs): Promise<void> { // all `out` holds, then `bytes`
+    let data = concat(bytes ? [...this.out.splice(0), bytes] : this.out.splice(0)); // in one write() call
     while (data.length > 0) data = data.subarray(await this.#timed(this.conn.write(data), until));
   } // (a write may take only a part of what it is given; and a client that won't read is cut off like a slow one)
   #timed<T>(work: Promise<T>, until: number): Promise<T> { // past `until`, the sweeper closes us: the wait ends, a 408

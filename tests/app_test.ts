@@ -541,3 +541,14 @@ Deno.test("app.fetch keeps each Set-Cookie apart", async () => {
   assert.deepEqual(res.headers.getSetCookie(), ["a=1; Path=/; HttpOnly", "b=2; Expires=Wed, 21 Oct 2026 07:28:00 GMT"]);
   await res.body?.cancel();
 });
+
+// ---------------------------------------------------------------- mistakes a handler can make
+
+Deno.test("answers 500 when a handler returns the web's Response, naming the mistake in the log only", async () => {
+  // Both classes are called Response, and the types let this one through (as an object): only the server can tell
+  const app = new App().get("/web", () => new globalThis.Response("made with the wrong class"));
+  const { result: res, logged } = await capturingErrors(() => call(app, "GET", "/web"));
+  assert.equal(res.status, 500);
+  assert.equal(await bodyText(res), "Internal Server Error");
+  assert.match(logged.join("\n"), /The handler for GET \/web returned a web Response: use groundwork's/);
+});

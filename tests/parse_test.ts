@@ -594,3 +594,59 @@ Deno.test("throws HttpError 400 from json() and 415 from form() on a Request mad
   await assert.rejects(bad.json(), (err) => err instanceof HttpError && err.status === 400);
   await assert.rejects(bad.form(), (err) => err instanceof HttpError && err.status === 415);
 });
+
+// ---------------------------------------------------------------- what RFC 9112 allows, and what URL refuses
+
+Deno.test("ignores an empty line before a request line, alone or between pipelined requests", async () => {
+  assert.equal(echoed(await answer("\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n")).path, "/"); // RFC 9112 2.2
+  const s = await start(echo);
+  try {
+    const extraCrlf = "POST /a HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n\r\nhello" + "\r\n" + get("/b");
+    const { responses } = await raw(s.port, extraCrlf, { responses: 2 });
+    assert.equal(responses.length, 2, "both requests are answered");
+    assert.deepEqual(responses.map((res) => echoed(res).path), ["/a", "/b"]);
+    assert.equal(echoed(responses[0]).body, "hello", "the CRLF after a body is not part of it");
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("serves HTTP/1.2 as HTTP/1.1, while HTTP/2.0 still gets 505", async () => {
+  const res = await answer("GET /minor HTTP/1.2\r\nHost: localhost\r\n\r\n"); // RFC 9110 2.5: same major version
+  assert.equal(echoed(res).path, "/minor");
+  assert.match(res.head, /^HTTP\/1\.1 200 OK\r\n/, "the answer is in HTTP/1.1, the version the server speaks");
+  await assertRefused("GET / HTTP/2.0\r\nHost: localhost\r\n\r\n", 505);
+});
+
+Deno.test("answers 400 to a Host that looks like a host but is not one a URL can hold", async () => {
+  for (const host of ["a.1", "1.2.3.999", "x:99999"]) { // a numeric last label must be IPv4; a port is at most 65535
+    await assertRefused(`GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n`, 400);
+  }
+});
+
+/** A chunked POST whose body is `count` chunks of one byte each. */
+function oneByteChunks(count: number): string {
+  return "POST / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n" + "1\r\nx\r\n".repeat(count) +
+    "0\r\n\r\n";
+}
+
+Deno.test("answers a chunked body of more than 8192 chunks with 413, however small", async () => {
+  assert.equal(echoed(await answer(oneByteChunks(8192))).body, "x".repeat(8192)); // each chunk costs memory
+  const res = await answer(oneByteChunks(9000)); // 9000 bytes: far under maxBodyBytes
+  assert.equal(res.status, 413, `9000 chunks got ${res.status} ${res.body.slice(0, 80)}`);
+});
+
+Deno.test("holds trailer fields after a chunked body to maxHeaderBytes: 431, or a close", async () => {
+  const s = await start(echo, { maxHeaderBytes: 1024 });
+  try {
+    const trailers = Array.from({ length: 1024 }, (_, i) => `X-Trailer-${i}: ${"t".repeat(48)}\r\n`).join(""); // ~64 KiB
+    const request = "POST / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n" +
+      trailers + "\r\n";
+    const { responses, closed } = await raw(s.port, request, { responses: 1 });
+    const status = responses[0]?.status;
+    assert.ok(status === 431 || (status === undefined && closed), `got ${status} ${responses[0]?.body}`);
+    assert.equal((await raw(s.port, get("/after"), { responses: 1 })).responses[0]?.status, 200);
+  } finally {
+    await s.close();
+  }
+});

@@ -550,3 +550,174 @@ Deno.test("traces request and response heads with their \\r\\n shown", async () 
     await s.close();
   }
 });
+
+// ---------------------------------------------------------------- a body the handler never reads
+
+Deno.test("survives a body that goes wrong while its handler waits without reading it: too big, or badly chunked", async () => {
+  const s = await start(async () => (await sleep(100), new Response("answered without reading")), { maxBodyBytes: 16 });
+  try {
+    const tooBig = "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000\r\n\r\n";
+    const badlyChunked = "POST / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n";
+    for (const request of [tooBig, badlyChunked]) { // each body fails while the handler sleeps: no one awaits it yet
+      const { responses } = await raw(s.port, request, { responses: 1 });
+      const res = responses[0];
+      assert.ok(res, `no answer to ${JSON.stringify(request)}`);
+      const status = res.status;
+      assert.ok(res.body === "answered without reading" || (status >= 400 && status < 500), `${status} ${res.body}`);
+      assert.equal(res.headers.get("connection"), "close", "the bytes after a broken body can't be trusted");
+    }
+    assert.equal((await raw(s.port, get("/"), { responses: 1 })).responses[0]?.status, 200, "still serving");
+  } finally {
+    await s.close();
+  }
+});
+
+// ---------------------------------------------------------------- more on limits and time
+
+Deno.test("keeps the default maxBodyBytes when the option is given as undefined, to a Server or an App", async () => {
+  const size = 2 * 1024 * 1024; // over the default 1 MiB
+  const big = `POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: ${size}\r\n\r\n${"x".repeat(size)}`;
+  const s = await start(async (req) => new Response(await req.text()), { maxBodyBytes: undefined }); // it reads
+  try {
+    assert.equal((await raw(s.port, big, { responses: 1 })).responses[0]?.status, 413, "a Server");
+  } finally {
+    await s.close();
+  }
+  const server = await new App({ maxBodyBytes: undefined }).post("/", async (req) => await req.text())
+    .listen({ port: 0, hostname: "127.0.0.1", log: false });
+  try {
+    assert.equal((await raw(server.addr!.port, big, { responses: 1 })).responses[0]?.status, 413, "an App");
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("cuts off a body that trickles in a byte at a time past bodyTimeoutMs", async () => {
+  const s = await start(async (req) => new Response(await req.text()), { bodyTimeoutMs: 300 });
+  const client = await Client.connect(s.port);
+  try {
+    let hungUp = false;
+    const reading = client.closedByServer(15_000).then((closed) => hungUp = closed);
+    const body = "b".repeat(100); // 5 s at 50 ms a byte
+    await client.send(
+      `POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 3)}`,
+    );
+    let sent = 3;
+    try {
+      for (; sent < body.length && !hungUp; sent++) {
+        await sleep(50);
+        await client.send(body[sent]);
+      }
+    } catch { /* the server hung up while we wrote: what we are waiting for */ }
+    await reading;
+    assert.ok(hungUp, "the server hung up");
+    assert.ok(sent < body.length, `the deadline is for the whole body, yet all ${sent} bytes went in`);
+    assert.equal((await raw(s.port, get("/"), { responses: 1 })).responses[0]?.status, 200, "still serving");
+  } finally {
+    client.close();
+    await s.close();
+  }
+});
+
+Deno.test("logs a client cut off mid-body as a 408, with no 500 and no stack trace", async () => {
+  const logged = await capturingStderr(async () => {
+    const s = await start(async (req) => new Response(await req.text()), { bodyTimeoutMs: 200, log: true });
+    const client = await Client.connect(s.port);
+    try {
+      await client.send("POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\n\r\n012");
+      assert.ok(await client.closedByServer(3000), "the server closed the stalled connection");
+    } finally {
+      client.close();
+      await s.close(); // waits for the connection to end, and so for its access-log line
+    }
+  });
+  assert.match(logged, /^POST \/upload 408 /m, logged);
+  assert.doesNotMatch(logged, /Internal Server Error|^ {4}at /m, logged);
+});
+
+// ---------------------------------------------------------------- more on the response on the wire
+
+Deno.test("sends no byte past a stream's declared Content-Length, and closes the connection", async () => {
+  const forged = "HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\nforged"; // what a client would read as a second answer
+  const s = await start((req) =>
+    req.path === "/lying"
+      ? new Response(streamOf("hello", forged), { headers: { "content-length": "5" } })
+      : new Response("ok")
+  );
+  try {
+    let result: Awaited<ReturnType<typeof raw>> | undefined;
+    const logged = await capturingStderr(async () => void (result = await raw(s.port, get("/lying"))));
+    const { text, closed } = result!;
+    const body = text.slice(text.indexOf("\r\n\r\n") + 4);
+    assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(text, /\r\ncontent-length: 5\r\n/);
+    assert.ok(body.length <= 5, `${body.length} body bytes: ${JSON.stringify(body)}`);
+    assert.equal(text.split("HTTP/1.1 ").length, 2, `one status line only: ${JSON.stringify(text)}`);
+    assert.ok(closed, "the server closed the connection: the client can't wait for bytes that will not come");
+    assert.match(logged, /over its 5 bytes/, "the server's log says why");
+    assert.equal((await raw(s.port, get("/"), { responses: 1 })).responses[0]?.body, "ok", "still serving");
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("cancels a stream response whose client left before its head could be written", async () => {
+  let cancelled!: () => void;
+  const wasCancelled = new Promise<void>((resolve) => cancelled = resolve);
+  const s = await start(async (req) => {
+    if (req.method !== "POST") return new Response("ok");
+    await req.bytes().catch(() => {}); // it fails when the client leaves: only then do we answer
+    return new Response(
+      new ReadableStream<Uint8Array>({
+        pull: (controller) => controller.enqueue(new Uint8Array(1024).fill(120)),
+        cancel: () => cancelled(),
+      }),
+    );
+  });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
+  try {
+    // Expect: 100-continue makes the server write "HTTP/1.1 100 Continue" before it waits for the body. We read one
+    // byte of it and close: a close with bytes still unread sends a reset (RST), so the server's next write fails.
+    await conn.write(encoder.encode(
+      "POST / HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
+    ));
+    assert.equal(await within(conn.read(new Uint8Array(1)), 5000, "the 100 Continue"), 1);
+    conn.close();
+    await within(wasCancelled, 5000, "the stream's cancel()");
+    assert.equal((await raw(s.port, get("/"), { responses: 1 })).responses[0]?.status, 200, "still serving");
+  } finally {
+    try {
+      conn.close();
+    } catch { /* closed already */ }
+    await s.close();
+  }
+});
+
+Deno.test("close() lets a response being written finish: a slow reader gets all 20 MiB", async () => {
+  const size = 20 * 1024 * 1024; // far more than the socket buffers hold: the server is still writing when close() comes
+  const s = await start(() => new Response(new Uint8Array(size).fill(120)));
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
+  let closing: Promise<void> | undefined, closed = false;
+  try {
+    await conn.write(encoder.encode(get("/big")));
+    const buf = new Uint8Array(64 * 1024);
+    let head = "", received = 0;
+    while (!head.includes("\r\n\r\n")) {
+      const n = await within(conn.read(buf), 5000, "the head");
+      assert.ok(n !== null, "the server closed before the head");
+      head += new TextDecoder("latin1").decode(buf.subarray(0, n));
+    }
+    received = head.length - head.indexOf("\r\n\r\n") - 4;
+    closing = s.close().then(() => void (closed = true));
+    for (let n; (n = await within(conn.read(buf), 5000, "the rest of the body")) !== null; received += n) {
+      await sleep(1); // a slow reader
+    }
+    assert.match(head, new RegExp(`\r\ncontent-length: ${size}\r\n`));
+    assert.equal(received, size, "every byte arrived before the server closed the connection");
+    await within(closing, 5000, "close()");
+    assert.ok(closed);
+  } finally {
+    conn.close();
+    await (closing ?? s.close());
+  }
+});
