@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileResponse, safeName } from "../examples/files.ts";
 import { App, HttpError, Response } from "../mod.ts";
-import { encoder, get, raw, sleep, start } from "./helpers.ts";
+import { bodyText, encoder, get, inTempDir, raw, sleep, start } from "./helpers.ts";
 import { ROOT, runExample, type Running } from "./run_example.ts";
 
 const PUBLIC = join(ROOT, "examples", "public");
@@ -346,23 +346,6 @@ Deno.test("files example: safeName keeps the last part of a name, and only safe 
   assert.equal(safeName(".env"), "env");
   assert.equal(safeName("x".repeat(300) + ".txt").length, 100);
 });
-
-/** Runs `fn` with a fresh temporary directory, and removes the directory afterwards. */
-async function inTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "groundwork-file-response-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-/** Reads a response's body whole, as text. */
-async function bodyText(res: Response): Promise<string> {
-  const body = res.body;
-  if (body instanceof ReadableStream) return await new globalThis.Response(body).text();
-  return typeof body === "string" ? body : new TextDecoder().decode(body ?? new Uint8Array());
-}
 
 Deno.test("files example: fileResponse sets the content type from the extension, and Content-Length", async () => {
   await inTempDir(async (dir) => {

@@ -202,3 +202,20 @@ export async function within<T>(promise: Promise<T>, ms: number, what: string): 
     clearTimeout(timer);
   }
 }
+
+/** Runs `fn` with a fresh temporary directory, and removes the directory afterwards. */
+export async function inTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "groundwork_test_" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Reads one of groundwork's responses whole, as text, without a socket. */
+export async function bodyText(res: Response): Promise<string> {
+  const body = res.body;
+  if (body instanceof ReadableStream) return await new globalThis.Response(body).text();
+  return typeof body === "string" ? body : new TextDecoder().decode(body ?? new Uint8Array());
+}

@@ -1,24 +1,7 @@
 // Layer 3, Response: what a handler builds, and what of it reaches the wire.
 import assert from "node:assert/strict";
 import { Response } from "../mod.ts";
-import { get, raw, start } from "./helpers.ts";
-
-/** Runs `fn` with a fresh temporary directory, and removes the directory afterwards. */
-async function inTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "groundwork_response_test_" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-/** Reads a response's body whole, as text. */
-async function bodyText(res: Response): Promise<string> {
-  const body = res.body;
-  if (body instanceof ReadableStream) return await new globalThis.Response(body).text();
-  return typeof body === "string" ? body : new TextDecoder().decode(body ?? new Uint8Array());
-}
+import { bodyText, get, inTempDir, raw, start } from "./helpers.ts";
 
 // ---------------------------------------------------------------- construction
 
