@@ -9,12 +9,13 @@
  * @module
  */
 // ====================================================== 1. Status codes and HttpError ===============================
-const STATUS_TEXT = new Map(
-  `200 OK|206 Partial Content|304 Not Modified|408 Request Timeout|414 URI Too Long|501 Not Implemented|502 Bad Gateway
-  201 Created|204 No Content|302 Found|303 See Other|400 Bad Request|403 Forbidden|404 Not Found|409 Conflict
-  301 Moved Permanently|308 Permanent Redirect|405 Method Not Allowed|413 Content Too Large|429 Too Many Requests
-  307 Temporary Redirect|401 Unauthorized|416 Range Not Satisfiable|422 Unprocessable Content|500 Internal Server Error
-  415 Unsupported Media Type|431 Request Header Fields Too Large|503 Service Unavailable|505 HTTP Version Not Supported`
+const STATUS_TEXT = new Map( // the reason phrases, in order
+  `200 OK|201 Created|204 No Content|206 Partial Content|301 Moved Permanently|302 Found|303 See Other|304 Not Modified
+  307 Temporary Redirect|308 Permanent Redirect|400 Bad Request|401 Unauthorized|403 Forbidden|404 Not Found
+  405 Method Not Allowed|408 Request Timeout|409 Conflict|413 Content Too Large|414 URI Too Long
+  415 Unsupported Media Type|416 Range Not Satisfiable|422 Unprocessable Content|429 Too Many Requests
+  431 Request Header Fields Too Large|500 Internal Server Error|501 Not Implemented|502 Bad Gateway
+  503 Service Unavailable|505 HTTP Version Not Supported`
     .split(/\s*[|\n]\s*/).map((s) => [Number(s.slice(0, 3)), s.slice(4)]),
 );
 
