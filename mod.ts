@@ -160,7 +160,7 @@ async function readBody(c: Connection, head: Head, limits: typeof LIMITS): Promi
   for (let t = 0, l; (l = await c.line(limits.maxHeaderBytes - t, until, 431)) !== ""; t += l.length + 2); // trailers
   return concat(chunks);
 }
-/** How to make a {@linkcode Request}: its header fields, its body, the client's address. */
+/** How to make a {@linkcode Request}, e.g. `{ headers: { accept: "text/html" }, body: bytes, remoteAddr: "::1" }`. */
 export type RequestInit = { headers?: HeadersInit; body?: Uint8Array | Promise<Uint8Array>; remoteAddr?: string };
 
 /** A request, e.g. `GET /users/42?a=1` on "/users/:id": `req.path` "/users/42", `req.params.id` "42". */
@@ -208,7 +208,7 @@ export class Request<P = Record<string, string>> {
   }
 }
 // ====================================================== 3. Response to bytes =======================================
-/** A response body: text, bytes, a stream (sent as it comes), or none. */
+/** A response body: text, bytes, a stream (sent as it comes), or none; e.g. `"hi"` or `file.readable`. */
 export type Body = string | Uint8Array | ReadableStream<Uint8Array> | null;
 /** The status and header fields of a {@linkcode Response}, e.g. `{ status: 201, headers: { location: "/x" } }`. */
 export type ResponseInit = { status?: number; headers?: HeadersInit };
