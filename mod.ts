@@ -175,7 +175,7 @@ export class Request<P = Record<string, string>> {
   readonly remoteAddr: string;
   /** The query string's parameters, e.g. `req.query.get("page")`. */
   readonly query: URLSearchParams;
-  /** What the route's pattern captured, percent-decoded: "/users/:id" gives `{ id }`. */
+  /** What the route captured, decoded: "/users/:id" gives `{ id }`. It may hold "/" or "..": not a safe file path. */
   params = {} as P;
   #body: Uint8Array | Promise<Uint8Array>;
   /** Makes a request with a `method` such as "GET", as the server does; tests can too. */
