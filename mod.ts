@@ -9,16 +9,14 @@
  * @module
  */
 // ====================================================== 1. Status codes and HttpError ===============================
-const STATUS_TEXT = new Map( // the reason phrases, in order
+const PHRASES =
   `200 OK|201 Created|204 No Content|206 Partial Content|301 Moved Permanently|302 Found|303 See Other|304 Not Modified
   307 Temporary Redirect|308 Permanent Redirect|400 Bad Request|401 Unauthorized|403 Forbidden|404 Not Found
   405 Method Not Allowed|408 Request Timeout|409 Conflict|413 Content Too Large|414 URI Too Long
   415 Unsupported Media Type|416 Range Not Satisfiable|422 Unprocessable Content|429 Too Many Requests
   431 Request Header Fields Too Large|500 Internal Server Error|501 Not Implemented|502 Bad Gateway
-  503 Service Unavailable|505 HTTP Version Not Supported`
-    .split(/\s*[|\n]\s*/).map((s) => [Number(s.slice(0, 3)), s.slice(4)]),
-);
-
+  503 Service Unavailable|505 HTTP Version Not Supported`; // the reason phrases, in order
+const STATUS_TEXT = new Map(PHRASES.split(/\s*[|\n]\s*/).map((s) => [Number(s.slice(0, 3)), s.slice(4)]));
 /** An error that is its own HTTP answer, e.g. `throw new HttpError(404, "No task 7")` from any layer. */
 export class HttpError extends Error {
   /** Fields to send with the answer, e.g. `Allow` on a 405 or `Retry-After` on a 429. */
@@ -44,36 +42,31 @@ export const LIMITS = {
 const REQUEST_LINE = /^([!#$%&'*+.^_`|~\w-]+) ([\x21-\x7e]+) HTTP\/(\d)\.(\d)$/; // a method is a "token" (RFC 9110)
 const FIELD_LINE = /^([!#$%&'*+.^_`|~\w-]+):[\t ]*([\t\x20-\x7e]*?)[\t ]*$/; // no control bytes, no non-ASCII
 const HOST = /^(\[[\da-fA-F:.]+\]|[\w.-]+)(:\d{1,5})?$/, CHUNK_SIZE = /^([\da-fA-F]{1,8})[\t ]*(;.*)?$/;
-const SMALL = () => new Uint8Array(16 * 1024), ascii = new TextDecoder(), encoder = new TextEncoder(); // heads: ASCII
-
-/** A socket and its read buffer. TCP has no message boundaries, so a short read is not "the end": read on. */
+const SMALL = () => new Uint8Array(4096), ascii = new TextDecoder(), encoder = new TextEncoder(); // heads: ASCII
+/** A socket and its two buffers. TCP has no message boundaries, so a short read is not "the end": read on. */
 class Connection {
   idle = false; // waiting for a new request: a graceful close may end the connection now
   closed = false; // by us, or by the sweeper
   deadline = Infinity; // while we wait on the client: past it, the server's sweeper closes us (which ends the wait)
-  out: Uint8Array[] = []; // responses not yet written: pipelined ones leave together, in one write
-  #buf = SMALL();
+  #buf: Uint8Array = SMALL();
   #start = 0; // the unread bytes are #buf[#start, #end)
   #end = 0;
+  #out: Uint8Array = new Uint8Array(0); // what we owe the client is #out[0, #owed): pipelined answers leave together
+  #owed = 0;
   constructor(readonly conn: Deno.TcpConn, readonly idleMs: number) {}
   buffered = (): number => this.#end - this.#start;
   async fill(until: number, idle = false): Promise<boolean> { // waits until `until` for bytes; false: the client closed
-    if (this.out.length) await this.flush(); // before we wait on the client, we send what we owe it
-    if (!this.buffered()) [this.#start, this.#end, this.#buf] = [0, 0, this.#buf.length > 16384 ? SMALL() : this.#buf];
-    if (this.#end === this.#buf.length) { // full: slide the unread bytes to the front, or grow (empty: start anew)
-      const unread = this.#buf.subarray(this.#start, this.#end);
-      if (unread.length * 2 > this.#buf.length) this.#buf = new Uint8Array(this.#buf.length * 2);
-      this.#buf.set(unread);
-      [this.#start, this.#end] = [0, unread.length];
+    if (this.#owed) await this.flush(); // before we wait on the client, we send what we owe it
+    if (!this.buffered()) [this.#start, this.#end, this.#buf] = [0, 0, this.#buf.length > 65536 ? SMALL() : this.#buf];
+    if (this.#end === this.#buf.length) { // full: the unread bytes go first in a new buffer, twice as big if need be
+      const unread = this.#buf.subarray(this.#start), grow = unread.length * 2 > this.#buf.length;
+      [this.#buf, this.#start, this.#end] = [concat([unread], this.#buf.length * (grow ? 2 : 1)), 0, unread.length];
     }
-    this.idle = idle; // only while we wait, owing the client nothing
-    const n = await this.#timed(this.conn.read(this.#buf.subarray(this.#end)), until).finally(() => this.idle = false);
-    this.#end += n ?? 0;
+    [this.deadline, this.idle] = [until, idle]; // past the deadline, the sweeper closes us; idle: we owe no answer
+    const late = (err: unknown) => Promise.reject(this.closed && !idle ? new HttpError(408, "Too slow") : err);
+    const n = await this.conn.read(this.#buf.subarray(this.#end)).catch(late); // closed by the sweeper: a 408
+    [this.deadline, this.idle, this.#end] = [Infinity, false, this.#end + (n ?? 0)];
     return n !== null;
-  }
-  async take(n: number, until: number): Promise<Uint8Array> { // the next `n` bytes
-    while (this.buffered() < n) if (!(await this.fill(until))) throw new HttpError(400, "A body cut short");
-    return this.#buf.slice(this.#start, this.#start += n);
   }
   async line(max: number, until: number, status = 400): Promise<string> { // the next line, without its CRLF
     let lf; // the first LF from #start on; one at or past #end is a stale byte, so: no line yet
@@ -85,74 +78,75 @@ class Connection {
     if (lf === this.#start || this.#buf[lf - 1] !== 13) throw new HttpError(400, "A line ended in LF, not CRLF");
     return ascii.decode(this.#buf.subarray(this.#start, (this.#start = lf + 1) - 2)); // the line; the rest stays
   }
-  async flush(bytes?: Uint8Array, until = Date.now() + this.idleMs): Promise<void> { // all `out` holds, then `bytes`
-    let data = concat(bytes ? [...this.out.splice(0), bytes] : this.out.splice(0)); // in one write() call
-    while (data.length > 0) data = data.subarray(await this.#timed(this.conn.write(data), until));
-  } // (a write may take only a part of what it is given; and a client that won't read is cut off like a slow one)
-  #timed<T>(work: Promise<T>, until: number): Promise<T> { // past `until`, the sweeper closes us: the wait ends, a 408
-    this.deadline = until;
-    const done = work.finally(() => this.deadline = Infinity);
-    return done.catch((err) => Promise.reject(this.closed && !this.idle ? new HttpError(408, "Too slow") : err));
+  async take(n: number, until: number): Promise<Uint8Array> { // the next `n` bytes
+    while (this.buffered() < n) if (!(await this.fill(until))) throw new HttpError(400, "A body cut short");
+    return this.#buf.slice(this.#start, this.#start += n);
   }
-  close(): void { // a timeout and Server.close() may both get here: once is enough
-    if (!this.closed) this.conn.close();
-    this.closed = true;
+  write(data: string | Uint8Array): number { // adds to what we owe; flush() sends it. Text goes in as UTF-8
+    const most = this.#owed + (typeof data === "string" ? 3 * data.length : data.length); // UTF-8: up to 3 a unit
+    if (most > this.#out.length) this.#out = concat([this.#out.subarray(0, this.#owed)], Math.max(most, 4096));
+    if (typeof data !== "string") return (this.#out.set(data, this.#owed), this.#owed += data.length);
+    return this.#owed += encoder.encodeInto(data, this.#out.subarray(this.#owed)).written; // no new buffer each time
   }
+  async flush(): Promise<void> { // in one write() call; a client that won't read is cut off like a slow one
+    const owed = this.#out.subarray(0, this.#owed);
+    this.deadline = Date.now() + this.idleMs;
+    for (let at = 0; at < owed.length;) at += await this.conn.write(owed.subarray(at)); // a write may take only a part
+    [this.#owed, this.#out, this.deadline] = [0, this.#out.length > 65536 ? new Uint8Array(0) : this.#out, Infinity];
+  }
+  close = (): boolean => this.closed ||= (this.conn.close(), true); // once: the sweeper and Server.close() may both try
 }
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((size, part) => size + part.length, 0));
+function concat(parts: Uint8Array[], size = parts.reduce((size, part) => size + part.length, 0)): Uint8Array {
+  const out = new Uint8Array(size);
   parts.reduce((at, part) => (out.set(part, at), at + part.length), 0);
   return out;
 }
-type Head = { lines: string[]; method: string; url: URL; headers: Headers; http10: boolean; size: number | "chunked" };
-async function readHead(c: Connection, limits: typeof LIMITS): Promise<Head> { // line by line, checked (RFC 9112)
+type Fields = Record<string, string>; // by lowercase name; a repeated field's values joined by ", ", as Headers does
+type Head = { lines: string[]; method: string; url: string; fields: Fields; http10: boolean; size: number | "chunked" };
+async function readHead(c: Connection, limits: typeof LIMITS): Promise<Head> { // the head, checked (RFC 9112 2-5)
   const lines: string[] = [], until = Date.now() + limits.headersTimeoutMs; // one deadline for the whole head
-  for (let size = 0;;) {
+  for (let size = 0, line = "";; size += line.length + 2) { // blank lines before a request are ignored (RFC 9112 2.2)
     const [max, status] = lines.length ? [limits.maxHeaderBytes - size, 431] : [limits.maxRequestLineBytes, 414];
-    const line = await c.line(max, until, status);
-    if (line === "" && lines.length === 0) continue; // RFC 9112 2.2: ignore blank lines before a request
-    if (line === "") break;
-    if (lines.push(line) > limits.maxHeaderCount + 1) throw new HttpError(431, "Too many header fields");
-    size += line.length + 2;
+    if ((line = await c.line(max, until, status)) === "" && lines.length) break;
+    if (line !== "" && lines.push(line) > limits.maxHeaderCount + 1) throw new HttpError(431, "Too many header fields");
   }
   const [, method, target, major, minor] = REQUEST_LINE.exec(lines[0]) ?? [];
   if (!method) throw new HttpError(400, `Malformed request line ${JSON.stringify(lines[0].slice(0, 80))}`);
   if (major !== "1") throw new HttpError(505, `HTTP/${major}.${minor} is not served here`); // 1.2 would be 1.1
-  const headers = new Headers();
-  for (const line of lines.slice(1)) { // no space before the colon, no obs-fold (RFC 9112 5)
-    const field = FIELD_LINE.exec(line);
-    if (!field) throw new HttpError(400, `Malformed header field ${JSON.stringify(line.slice(0, 80))}`);
-    headers.append(field[1], field[2]);
+  const fields: Fields = Object.create(null); // no prototype: a field named "__proto__" is just a field
+  for (let i = 1; i < lines.length; i++) { // no space before the colon, no obs-fold (RFC 9112 5)
+    const [, name, value] = FIELD_LINE.exec(lines[i]) ?? [];
+    if (name === undefined) throw new HttpError(400, `Malformed header field ${JSON.stringify(lines[i].slice(0, 80))}`);
+    const key = name.toLowerCase();
+    fields[key] = key in fields ? `${fields[key]}, ${value}` : value;
   }
-  const http10 = minor === "0", host = headers.get("host") ?? (http10 ? "localhost" : "");
+  const http10 = minor === "0", host = fields.host ?? (http10 ? "localhost" : "");
   if (!HOST.test(host) || !URL.canParse(`http://${host}`)) throw new HttpError(400, "A missing or malformed Host");
   const absolute = /^https?:\/\/[^/]/i.test(target) && URL.canParse(target); // "absolute-form", RFC 9112 3.2.2
   if (!target.startsWith("/") && !absolute) throw new HttpError(400, `Unsupported target ${JSON.stringify(target)}`);
-  const url = new URL(absolute ? target : `http://${host}${target}`);
-  return { lines, method, url, headers, http10, size: bodySize(headers, http10) };
+  const url = absolute ? target : `http://${host}${target}`;
+  return { lines, method, url, fields, http10, size: bodySize(fields, http10) };
 }
-function bodySize(headers: Headers, http10: boolean): number | "chunked" { // where the body ends: RFC 9112 6.3
-  const te = headers.get("transfer-encoding"), cl = headers.get("content-length");
-  if (te !== null) { // both: two servers on the way could disagree on where the body ends ("request smuggling")
-    if (cl !== null || http10) throw new HttpError(400, "Transfer-Encoding with Content-Length, or in HTTP/1.0");
+function bodySize(fields: Fields, http10: boolean): number | "chunked" { // where the body ends: RFC 9112 6.3
+  const te = fields["transfer-encoding"], cl = fields["content-length"];
+  if (te !== undefined) { // both: two servers on the way could disagree on where the body ends ("request smuggling")
+    if (cl !== undefined || http10) throw new HttpError(400, "Transfer-Encoding with Content-Length, or in HTTP/1.0");
     if (!/^chunked$/i.test(te)) throw new HttpError(501, `Transfer-Encoding "${te}" is not supported`);
     return "chunked";
   }
-  const values = [...new Set(cl?.split(",").map((value) => value.trim()) ?? ["0"])]; // "5, 5" is a 5 sent twice
+  if (cl === undefined) return 0;
+  const values = [...new Set(cl.split(",").map((value) => value.trim()))]; // "5, 5" is a 5 sent twice
   if (values.length > 1 || !/^\d{1,15}$/.test(values[0])) throw new HttpError(400, `Bad Content-Length "${cl}"`);
   return Number(values[0]);
 }
 async function readBody(c: Connection, head: Head, limits: typeof LIMITS): Promise<Uint8Array> { // RFC 9112 6.3, 7.1
   const { maxBodyBytes: max } = limits, { size } = head, until = Date.now() + limits.bodyTimeoutMs;
-  if (size === 0) return new Uint8Array();
   if (size !== "chunked" && size > max) throw new HttpError(413, `A body over ${max} bytes`);
-  if (/^100-continue$/i.test(head.headers.get("expect") ?? "") && !head.http10) c.out.push(CONTINUE); // it waits
+  if (/^100-continue$/i.test(head.fields.expect ?? "") && !head.http10) c.write("HTTP/1.1 100 Continue\r\n\r\n");
   if (size !== "chunked") return await c.take(size, until);
   const chunks: Uint8Array[] = []; // each: its size in hex (";extensions" ignored), CRLF, bytes, CRLF; size 0 ends
-  for (let total = 0;;) {
-    const n = parseInt(CHUNK_SIZE.exec(await c.line(1024, until))?.[1] ?? "x", 16); // ";ext" is ignored
+  for (let total = 0, n; (n = parseInt(CHUNK_SIZE.exec(await c.line(1024, until))?.[1] ?? "x", 16)) !== 0;) {
     if (Number.isNaN(n)) throw new HttpError(400, "A malformed chunk size line");
-    if (n === 0) break;
     if ((total += n) > max) throw new HttpError(413, `A body over ${max} bytes`);
     if (chunks.push(await c.take(n, until)) > 8192) throw new HttpError(413, "Over 8192 chunks"); // each costs memory
     if (await c.line(2, until) !== "") throw new HttpError(400, "A chunk longer than its size");
@@ -162,43 +156,42 @@ async function readBody(c: Connection, head: Head, limits: typeof LIMITS): Promi
 }
 /** How to make a {@linkcode Request}, e.g. `{ headers: { accept: "text/html" }, body: bytes, remoteAddr: "::1" }`. */
 export type RequestInit = { headers?: HeadersInit; body?: Uint8Array | Promise<Uint8Array>; remoteAddr?: string };
-
 /** A request, e.g. `GET /users/42?a=1` on "/users/:id": `req.path` "/users/42", `req.params.id` "42". */
 export class Request<P = Record<string, string>> {
   /** The full URL, its dot segments ("/a/../b") already resolved. */
   readonly url: URL;
   /** The URL's path, percent-encoded as sent, e.g. "/users/42". */
   readonly path: string;
-  /** The header fields; their names are case-insensitive. */
-  readonly headers: Headers;
   /** The client's IP address. */
   readonly remoteAddr: string;
-  /** The query string's parameters, e.g. `req.query.get("page")`. */
-  readonly query: URLSearchParams;
   /** What the route captured, decoded: "/users/:id" gives `{ id }`. It may hold "/" or "..": not a safe file path. */
   params = {} as P;
-  #body: Uint8Array | Promise<Uint8Array>;
+  #headers?: HeadersInit; // a Headers object only once asked for: checking every field costs time
+  #body?: Uint8Array | Promise<Uint8Array>;
   /** Makes a request with a `method` such as "GET", as the server does; tests can too. */
   constructor(readonly method: string, url: string | URL, init: RequestInit = {}) {
-    this.url = typeof url === "string" ? new URL(url) : url;
-    this.headers = init.headers instanceof Headers ? init.headers : new Headers(init.headers);
-    [this.path, this.query, this.remoteAddr] = [this.url.pathname, this.url.searchParams, init.remoteAddr ?? ""];
-    this.#body = init.body ?? new Uint8Array();
+    [this.url, this.#headers, this.#body] = [new URL(url), init.headers, init.body];
+    [this.path, this.remoteAddr] = [this.url.pathname, init.remoteAddr ?? ""];
+  }
+  /** The query string's parameters, e.g. `req.query.get("page")`. */
+  get query(): URLSearchParams { // made only if asked for, like the Headers
+    return this.url.searchParams;
+  }
+  /** The header fields; their names are case-insensitive. */
+  get headers(): Headers {
+    return this.#headers instanceof Headers ? this.#headers : (this.#headers = new Headers(this.#headers));
   }
   /** The cookies the client sent, by name, each value as it was sent. */
-  get cookies(): Record<string, string> {
-    const pairs = (this.headers.get("cookie") ?? "").split(/; */).map((pair) => pair.split(/=(.*)/s));
-    return Object.fromEntries(pairs.filter((pair) => pair.length > 1).map(([name, value]) => [name.trim(), value]));
+  get cookies(): Record<string, string> { // from "a=1; b=2"
+    return Object.fromEntries(this.headers.get("cookie")?.matchAll(/([^=;\s]+)=([^;]*)/g).map((m) => m.slice(1)) ?? []);
   }
   /** The body's bytes; the server has already held it to the body limit (413 beyond). */
-  bytes = async (): Promise<Uint8Array> => await this.#body;
+  bytes = async (): Promise<Uint8Array> => await (this.#body ?? new Uint8Array());
   /** The body as UTF-8 text. */
-  text = async (): Promise<string> => new TextDecoder().decode(await this.#body);
-  /** The body parsed as JSON; invalid JSON is HttpError 400. */
-  async json<T = unknown>(): Promise<T> {
-    const text = await this.text(); // a body over the limit stays a 413; only a parse error becomes a 400
-    return await Promise.resolve(text).then(JSON.parse).catch((e) => Promise.reject(new HttpError(400, `${e}`)));
-  }
+  text = async (): Promise<string> => new TextDecoder().decode(await this.bytes());
+  /** The body parsed as JSON; invalid JSON is HttpError 400 (and a body over the limit stays a 413). */
+  json = async <T = unknown>(): Promise<T> =>
+    await Promise.resolve(await this.text()).then(JSON.parse).catch((e) => Promise.reject(new HttpError(400, `${e}`)));
   /** The body as a form, urlencoded or multipart; another type is HttpError 415, a broken form 400. */
   async form(): Promise<FormData> {
     const type = this.headers.get("content-type") ?? "";
@@ -212,19 +205,29 @@ export class Request<P = Record<string, string>> {
 export type Body = string | Uint8Array | ReadableStream<Uint8Array> | null;
 /** The status and header fields of a {@linkcode Response}, e.g. `{ status: 201, headers: { location: "/x" } }`. */
 export type ResponseInit = { status?: number; headers?: HeadersInit };
-
+let fieldsOf: (res: Response) => [Headers | undefined, string | undefined]; // for send(): [its Headers, or its type]
 /** A response, e.g. `Response.json({ ok: true }, { status: 201 })`; cookies: `headers.append("set-cookie", c)`. */
 export class Response {
   /** The status code, e.g. 200. */
   status: number;
-  /** The header fields; the server adds Date and the framing fields, such as Content-Length. */
-  readonly headers: Headers;
+  #headers?: Headers; // made only when asked for: most responses need nothing but their content type
+  #init?: HeadersInit;
+  #type?: string;
   /** Makes a response; the content type defaults to `type`, or text/plain for text, octet-stream for bytes. */
   constructor(public body: Body = null, init: ResponseInit = {}, type?: string) {
-    [this.status, this.headers] = [init.status ?? 200, new Headers(init.headers)];
+    [this.status, this.#init] = [init.status ?? 200, init.headers];
     if (!Number.isInteger(this.status) || this.status < 200 || this.status > 599) throw new RangeError("Not 200-599");
-    type ??= typeof body === "string" ? "text/plain; charset=utf-8" : "application/octet-stream";
-    if (body !== null && !this.headers.has("content-type")) this.headers.set("content-type", type);
+    if (body !== null) this.#type = type ?? (typeof body === "string" ? "text/plain; charset=utf-8" : BYTES);
+  }
+  /** The header fields; the server adds Date and the framing fields, such as Content-Length. */
+  get headers(): Headers {
+    if (this.#headers) return this.#headers;
+    const headers = this.#headers = new Headers(this.#init);
+    if (this.#type && !headers.has("content-type")) headers.set("content-type", this.#type);
+    return headers;
+  }
+  static { // a static block may share private fields: send() can skip making Headers that nobody asked for
+    fieldsOf = (res) => res.#headers || res.#init ? [res.headers, undefined] : [undefined, res.#type];
   }
   /** An HTML page, e.g. `Response.html("<h1>Hi</h1>")`. */
   static html = (html: string, init?: ResponseInit): Response => new Response(html, init, "text/html; charset=utf-8");
@@ -234,41 +237,42 @@ export class Response {
   static redirect = (location: string | URL, status: 301 | 302 | 303 | 307 | 308 = 302): Response =>
     new Response(null, { status, headers: { location: String(location) } });
 }
-const FRAMING = /^(content-length|transfer-encoding|connection|date)$/, CRLF = encoder.encode("\r\n"); // ours to write
-const CONTINUE = encoder.encode("HTTP/1.1 100 Continue\r\n\r\n"); // "send the body": a 1.1 client may wait for it
+const FRAMING = /^(content-length|transfer-encoding|connection|date)$/, BYTES = "application/octet-stream"; // ours
 /** Sends a response (RFC 9112 6): a head with the framing, then the body; says if the connection may stay open. */
 async function send(c: Connection, res: Response, method: string, http10: boolean, keepAlive: boolean, trace: boolean) {
-  const { status, headers } = res, declared = headers.get("content-length");
-  let body = typeof res.body === "string" ? encoder.encode(res.body) : res.body; // a length counts bytes: "é" is 2
-  let framing = "", chunked = false;
+  const { status } = res, [headers, type] = fieldsOf(res), declared = headers?.get("content-length");
+  let body = typeof res.body === "string" && !/^[\0-\x7f]*$/.test(res.body) ? encoder.encode(res.body) : res.body;
+  let framing = "", chunked = false, sent = 0; // (above: lengths count bytes, "é" is 2; ASCII text has 1 a character)
   if (status === 204 || status === 304) body = drop(body); // never a body (RFC 9110 6.4.1); a stream is cancelled
   else if (body === null) framing = "content-length: 0\r\n";
-  else if (body instanceof Uint8Array) framing = `content-length: ${body.length}\r\n`;
+  else if (typeof body === "string" || body instanceof Uint8Array) framing = `content-length: ${body.length}\r\n`;
   else if (declared && /^\d+$/.test(declared)) framing = `content-length: ${declared}\r\n`;
   else if (http10) keepAlive = false; // HTTP/1.0 has no chunked framing: closing the connection ends the body
   else [framing, chunked] = ["transfer-encoding: chunked\r\n", true];
   if (method === "HEAD") body = drop(body); // the fields GET would send, its length included, but no body
-  if (/\bclose\b/i.test(headers.get("connection") ?? "")) keepAlive = false;
+  if (/\bclose\b/i.test(headers?.get("connection") ?? "")) keepAlive = false;
   let head = `HTTP/1.1 ${status} ${STATUS_TEXT.get(status) ?? "Unknown"}\r\n${framing}`;
-  for (const [name, value] of headers) if (!FRAMING.test(name)) head += `${name}: ${value}\r\n`; // Set-Cookie: 1 each
+  if (type) head += `content-type: ${type}\r\n`;
+  for (const [name, value] of headers ?? []) if (!FRAMING.test(name)) head += `${name}: ${value}\r\n`;
   const connection = keepAlive ? (http10 ? "connection: keep-alive\r\n" : "") : "connection: close\r\n";
-  head += `date: ${new Date().toUTCString()}\r\n${connection}\r\n`;
+  head += `date: ${date.text}\r\n${connection}\r\n`;
   if (trace) console.error(head.replaceAll("\r\n", "\\r\\n\n")); // and as it goes
   if (!(body instanceof ReadableStream)) { // it waits for our next read or the close: pipelined answers leave together
-    c.out.push(encoder.encode(head), ...(body ? [body] : []));
-    if (c.out.reduce((size, part) => size + part.length, 0) > 65536) await c.flush(); // but not a pile of them
+    if (c.write(head) + c.write(body ?? "") > 65536) await c.flush(); // but not a pile of them
     return { keepAlive, sent: body?.length ?? 0 };
   }
-  let sent = 0;
-  await c.flush(encoder.encode(head)).catch((err) => Promise.reject((drop(body), err))); // the client left: let go
+  await (c.write(head), c.flush()).catch((err) => Promise.reject((drop(body), err))); // the client left: let go of it
   for await (const chunk of body) { // if a write throws (the client left), leaving the loop cancels the stream
     if (chunk.length === 0) continue; // an empty chunk would say "the body ends here"
     if ((sent += chunk.length) > Number(declared ?? Infinity)) throw new Error(`A stream over its ${declared} bytes`);
-    await c.flush(chunked ? concat([encoder.encode(`${chunk.length.toString(16)}\r\n`), chunk, CRLF]) : chunk);
+    c.write(chunked ? `${chunk.length.toString(16)}\r\n` : "");
+    await (c.write(chunk), c.write(chunked ? "\r\n" : ""), c.flush());
   }
-  if (chunked) await c.flush(encoder.encode("0\r\n\r\n"));
+  if (chunked) await (c.write("0\r\n\r\n"), c.flush());
   return { keepAlive: keepAlive && (chunked || sent === Number(declared)), sent }; // it lied about its length: close
 }
+const date = { text: "" }; // the Date field, kept fresh by the servers' sweepers: formatting it per response is slow
+const quiet = <T>(promise: Promise<T>): Promise<T> => (promise.catch(() => {}), promise); // for whoever awaits it
 const drop = (body: Body): null => (body instanceof ReadableStream && body.cancel().catch(() => {}), null);
 // ====================================================== 4. Router ==================================================
 /** What a route pattern captures: `Params<"/users/:id/*">` is `{ id: string } & { "*": string }`. */
@@ -282,7 +286,6 @@ type Node<T> = { routes: Map<string, Route<T>>; children: Map<string, Node<T>>; 
 const node = <T>(): Node<T> => ({ routes: new Map(), children: new Map() });
 const ROUTE_RULES = `start it with "/", use URL characters, name each :param once, and put "*" last`;
 const SEGMENT = /^(:[A-Za-z_]\w*|\*|(?!:)[\w\-.~!$&'()+,;=:@]*)$/; // a :param, a *, or characters a URL path allows
-
 /** Maps a method and a path to a value, e.g. `.add("GET", "/users/:id", x)`, in a tree of path segments. */
 export class Router<T> {
   #tree: Node<T> = node();
@@ -349,7 +352,6 @@ function toResponse(out: Result | void, who: string): Response { // what a handl
   const raw = out === null || typeof out === "string" || out instanceof Uint8Array || out instanceof ReadableStream;
   return raw ? new Response(out, { status: out === null ? 204 : 200 }) : Response.json(out);
 }
-
 /** Middleware and routes, e.g. `new App().get("/hi", () => "Hi")`; `listen()`, or `Deno.serve(app.fetch)`. */
 export class App {
   #router = new Router<Handler>();
@@ -385,18 +387,14 @@ export class App {
       req.params = route.params;
       return toResponse(await route.value(req), `The handler for ${req.method} ${req.path}`);
     };
-    try {
-      return await next(0);
-    } catch (err) { // OPTIONS asks which methods a path allows (RFC 9110 9.3.7): a 405's Allow is just that answer
-      const options = req.method === "OPTIONS" && err instanceof HttpError && err.status === 405;
-      if (options) return new Response(null, { status: 204, headers: err.headers });
-      return await Promise.resolve(err).then((e) => this.onError(e, req)).catch(errorResponse); // onError may throw
-    }
+    return await next(0).catch((err) => { // OPTIONS asks which methods a path allows (RFC 9110 9.3.7): so does a 405
+      if (req.method === "OPTIONS" && err?.status === 405) return new Response(null, { ...err, status: 204 }); // Allow
+      return Promise.resolve(err).then((e) => this.onError(e, req)).catch(errorResponse); // (onError may throw)
+    });
   }
   /** Answers a web Request with a web Response: what `Deno.serve(app.fetch)` and `deno serve` call. */
   fetch = async (web: globalThis.Request, info?: Deno.ServeHandlerInfo<Deno.NetAddr>): Promise<globalThis.Response> => {
-    const body = web.body ? readAll(web.body, this.options.maxBodyBytes ?? LIMITS.maxBodyBytes) : undefined;
-    body?.catch(() => {}); // a body over the limit is a 413 for the handler that reads it
+    const body = web.body ? quiet(readAll(web.body, this.options.maxBodyBytes ?? LIMITS.maxBodyBytes)) : undefined;
     const req = new Request(web.method, web.url, { headers: web.headers, body, remoteAddr: info?.remoteAddr.hostname });
     const res = await this.handle(req), bodiless = res.status === 204 || res.status === 304; // HEAD: Deno drops it
     return new globalThis.Response((bodiless ? drop(res.body) : res.body) as BodyInit, res);
@@ -423,9 +421,7 @@ export type ServerOptions = Partial<typeof LIMITS> & {
   log?: boolean; // an access-log line per request on stderr; on by default
   trace?: boolean; // print every head as it was on the wire, \r\n shown (also: GROUNDWORK_TRACE=1)
 };
-const { BadResource, BrokenPipe, ConnectionReset, Interrupted } = Deno.errors; // a client gone, or cut off (408):
-const GONE = [HttpError, BadResource, BrokenPipe, ConnectionReset, Interrupted]; // no news, unlike any other error
-
+const e = Deno.errors, GONE = [HttpError, e.BadResource, e.BrokenPipe, e.ConnectionReset, e.Interrupted]; // not news
 /** HTTP/1.1 on TCP, e.g. `new Server(() => new Response("hi")).listen()`: it knows no routes (Python's WSGI split). */
 export class Server {
   #listener?: Deno.TcpListener;
@@ -443,8 +439,11 @@ export class Server {
     const port = this.options.port ?? Number(flag >= 0 ? Deno.args[flag + 1] : env("PORT") ?? 8000);
     const listener = this.#listener = Deno.listen({ port, hostname, reusePort } as Deno.TcpListenOptions);
     const idle = this.options.idleTimeoutMs ?? LIMITS.idleTimeoutMs; // also how long a write may wait on the client
-    // One timer checks every connection's deadline: a timer per read and per write costs a third of our speed.
-    this.#sweeper = setInterval(() => this.#connections.forEach((_, c) => Date.now() > c.deadline && c.close()), 200);
+    const sweep = () => { // one timer for every deadline: a timer per read and per write costs a third of our speed
+      date.text = new Date().toUTCString();
+      this.#connections.forEach((_, c) => Date.now() > c.deadline && c.close());
+    };
+    this.#sweeper = (sweep(), setInterval(sweep, 200)); // (and a first time now)
     this.#accepting = (async () => {
       for await (const conn of listener) {
         conn.setNoDelay(true); // a response is one write: send it now, don't let Nagle's algorithm hold it back
@@ -466,35 +465,34 @@ export class Server {
   }
   async #serve(c: Connection): Promise<void> { // requests on one connection, until either side ends it
     const limits = { ...LIMITS, ...Object.fromEntries(Object.entries(this.options).filter((e) => e[1] !== undefined)) };
-    const trace = this.options.trace ?? env("GROUNDWORK_TRACE") === "1";
+    const trace = this.options.trace ?? env("GROUNDWORK_TRACE") === "1", log = this.options.log ?? true;
     const full = this.#connections.size >= limits.maxConnections; // too many open: answer 503, and close
     if (full) await send(c, errorResponse(new HttpError(503)), "GET", false, false, trace);
     while (!this.#closing && !full) {
       if (c.buffered() === 0 && !(await c.fill(Date.now() + limits.idleTimeoutMs, true))) return; // idle; or: it left
-      const started = performance.now();
+      const started = log ? performance.now() : 0;
       let head: Head | undefined, req: Request | undefined, res: Response, keepAlive = false;
       try {
         head = await readHead(c, limits);
         if (trace) console.error([...head.lines, "", ""].join("\\r\\n\n")); // a head as it came, its CRLFs shown
-        const connection = head.headers.get("connection") ?? "", remoteAddr = c.conn.remoteAddr.hostname;
+        const connection = head.fields.connection ?? "", remoteAddr = c.conn.remoteAddr.hostname;
         keepAlive = head.http10 ? /\bkeep-alive\b/i.test(connection) : !/\bclose\b/i.test(connection); // 1.1 by default
-        const body = readBody(c, head, limits); // read now, as the handler runs; its errors reach the handler...
-        body.catch(() => {}); // ...if it reads it; else it is checked below: never left unhandled
-        req = new Request(head.method, head.url, { headers: head.headers, body, remoteAddr });
+        const body = head.size === 0 ? undefined : quiet(readBody(c, head, limits)); // read as the handler runs
+        req = new Request(head.method, head.url, { headers: head.fields, body, remoteAddr });
         res = await Promise.resolve(req).then(this.handler).catch(errorResponse);
-        keepAlive &&= await body.then(() => true, () => false); // the next request starts where this body ends
+        keepAlive &&= await body?.then(() => true, () => false) ?? true; // the next request starts where this body ends
       } catch (err) {
         if (!(err instanceof HttpError)) throw err; // the socket failed: there is no one to answer
         res = errorResponse(err); // a malformed request: the bytes after it can't be trusted, so close after answering
       }
       const done = await send(c, res, head?.method ?? "GET", head?.http10 ?? false, keepAlive && !this.#closing, trace);
       const ms = (performance.now() - started).toFixed(1); // the access log: one line per request
-      if (this.options.log ?? true) console.error(`${head?.method} ${req?.path} ${res.status} ${done.sent}B ${ms}ms`);
+      if (log) console.error(`${head?.method} ${req?.path} ${res.status} ${done.sent}B ${ms}ms`);
       if (!done.keepAlive) return;
     }
   }
 }
 const unlessGone = (err: unknown) => GONE.some((E) => err instanceof E) || console.error("groundwork: failed:", err);
-function env(name: string): string | undefined { // if allowed, and never with a prompt: --allow-net alone must run
-  if (Deno.permissions.querySync?.({ name: "env", variable: name }).state === "granted") return Deno.env.get(name);
-}
+const env = (name: string): string | undefined =>
+  // if allowed, and never with a prompt: --allow-net alone must run
+  Deno.permissions.querySync?.({ name: "env", variable: name }).state === "granted" ? Deno.env.get(name) : undefined;
