@@ -102,7 +102,7 @@ function concat(parts: Uint8Array[], size = parts.reduce((size, part) => size + 
   return out;
 }
 type Fields = Record<string, string>; // by lowercase name; a repeated field's values joined by ", ", as Headers does
-type Head = { lines: string[]; method: string; url: string; fields: Fields; http10: boolean; size: number | "chunked" };
+type Head = { lines: string[]; method: string; url: URL; fields: Fields; http10: boolean; size: number | "chunked" };
 async function readHead(c: Connection, limits: typeof LIMITS): Promise<Head> { // the head, checked (RFC 9112 2-5)
   const lines: string[] = [], until = Date.now() + limits.headersTimeoutMs; // one deadline for the whole head
   for (let size = 0, line = "";; size += line.length + 2) { // blank lines before a request are ignored (RFC 9112 2.2)
@@ -121,10 +121,10 @@ async function readHead(c: Connection, limits: typeof LIMITS): Promise<Head> { /
     fields[key] = key in fields ? `${fields[key]}, ${value}` : value;
   }
   const http10 = minor === "0", host = fields.host ?? (http10 ? "localhost" : "");
-  if (!HOST.test(host) || !URL.canParse(`http://${host}`)) throw new HttpError(400, "A missing or malformed Host");
   const absolute = /^https?:\/\/[^/]/i.test(target) && URL.canParse(target); // "absolute-form", RFC 9112 3.2.2
   if (!target.startsWith("/") && !absolute) throw new HttpError(400, `Unsupported target ${JSON.stringify(target)}`);
-  const url = absolute ? target : `http://${host}${target}`;
+  const url = HOST.test(host) ? URL.parse(absolute ? target : `http://${host}${target}`) : null; // parsed once, here
+  if (!url) throw new HttpError(400, "A missing or malformed Host");
   return { lines, method, url, fields, http10, size: bodySize(fields, http10) };
 }
 function bodySize(fields: Fields, http10: boolean): number | "chunked" { // where the body ends: RFC 9112 6.3
@@ -170,7 +170,7 @@ export class Request<P = Record<string, string>> {
   #body?: Uint8Array | Promise<Uint8Array>;
   /** Makes a request with a `method` such as "GET", as the server does; tests can too. */
   constructor(readonly method: string, url: string | URL, init: RequestInit = {}) {
-    [this.url, this.#headers, this.#body] = [new URL(url), init.headers, init.body];
+    [this.url, this.#headers, this.#body] = [url instanceof URL ? url : new URL(url), init.headers, init.body];
     [this.path, this.remoteAddr] = [this.url.pathname, init.remoteAddr ?? ""];
   }
   /** The query string's parameters, e.g. `req.query.get("page")`. */
@@ -309,7 +309,7 @@ export class Router<T> {
   }
   /** The route's value and params; null if no route has the path (a 404); HttpError 405 with `Allow` if no method. */
   match(method: string, path: string): { value: T; params: Record<string, string> } | null {
-    const allowed = new Set<string>(), segments = path.split("/").slice(1);
+    const allowed = new Set<string>(), segments = path.split("/"); // segments[0] is the "" before the first "/"
     const pick = (routes: Map<string, Route<T>>, values: string[]): Found<T> => { // HEAD may use GET (RFC 9110 9.3.2)
       const route = routes.get(method) ?? (method === "HEAD" ? routes.get("GET") : undefined);
       if (route) return [route, values];
@@ -321,7 +321,7 @@ export class Router<T> {
         (at.param && s !== "" ? walk(at.param, i + 1, [...values, s]) : undefined);
       return found ?? (at.rest && pick(at.rest.routes, [...values, segments.slice(i).join("/")]));
     };
-    const [route, values = []] = walk(this.#tree, 0, []) ?? [];
+    const [route, values = []] = walk(this.#tree, 1, []) ?? [];
     try { // percent-decoded: "/users/J%C3%B6rg" gives "Jörg"
       const params = Object.fromEntries(route?.names.map((name, i) => [name, decodeURIComponent(values[i])]) ?? []);
       if (route) return { value: route.value, params };
