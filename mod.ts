@@ -480,7 +480,7 @@ export class Server {
         const body = head.size === 0 ? undefined : quiet(readBody(c, head, limits)); // read as the handler runs
         req = new Request(head.method, head.url, { headers: head.fields, body, remoteAddr });
         res = await Promise.resolve(req).then(this.handler).catch(errorResponse);
-        keepAlive &&= await body?.then(() => true, () => false) ?? true; // the next request starts where this body ends
+        keepAlive &&= !body || await body.then(() => true, () => false); // the next request starts after this body
       } catch (err) {
         if (!(err instanceof HttpError)) throw err; // the socket failed: there is no one to answer
         res = errorResponse(err); // a malformed request: the bytes after it can't be trusted, so close after answering
