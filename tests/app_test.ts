@@ -146,6 +146,30 @@ Deno.test("lets middleware change the response that next() gives it", async () =
   assert.equal(await bodyText(res), "hi");
 });
 
+Deno.test("lets middleware read, after next(), the content type that the handler's result implies", async () => {
+  const seen: Record<string, string | null> = {};
+  const app = new App()
+    .use(async (req, next) => {
+      const res = await next();
+      seen[req.path] = res.headers.get("content-type");
+      return res;
+    })
+    .get("/object", () => ({ a: 1 }))
+    .get("/html", () => Response.html("<p>hi</p>"))
+    .get("/text", () => "hi")
+    .get("/bytes", () => new Uint8Array([1]))
+    .get("/none", () => null);
+  const expected = {
+    "/object": "application/json",
+    "/html": "text/html; charset=utf-8",
+    "/text": "text/plain; charset=utf-8",
+    "/bytes": "application/octet-stream",
+    "/none": null,
+  };
+  for (const path of Object.keys(expected)) await call(app, "GET", path);
+  assert.deepEqual(seen, expected);
+});
+
 Deno.test("lets middleware answer without calling next(): the handler and later middleware never run", async () => {
   let reached = false;
   const app = new App()

@@ -481,6 +481,51 @@ Deno.test("gives the handler the cookies by name, each value as it was sent", as
   }
 });
 
+Deno.test("gives every reader the same req.headers, so a field that middleware sets reaches the handler", async () => {
+  let same = false;
+  const app = new App()
+    .use((req, next) => (req.headers.set("x-user", "ada"), next()))
+    .get("/", (req) => (same = req.headers === req.headers, req.headers.get("x-user") ?? "none"));
+  const s = await start(app);
+  try {
+    const { responses } = await raw(s.port, get("/"), { responses: 1 });
+    assert.equal(responses[0]?.body, "ada");
+    assert.ok(same, "req.headers is one object, not a new one on each read");
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("serves header fields named __proto__ and constructor like any other", async () => {
+  let seen: Request | undefined;
+  const s = await start(new App().get("/", (req) => (seen = req, "ok")));
+  try {
+    const request = get("/", "__proto__: p", "Constructor: c", "toString: t");
+    const { responses } = await raw(s.port, request, { responses: 1 });
+    assert.equal(responses[0]?.status, 200);
+    assert.ok(seen);
+    assert.equal(seen.headers.get("__proto__"), "p");
+    assert.equal(seen.headers.get("constructor"), "c");
+    assert.equal(seen.headers.get("TOSTRING"), "t");
+    assert.equal(seen.headers.get("host"), "localhost");
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("gives req.query and req.url.searchParams that agree", async () => {
+  let seen: Request | undefined;
+  const s = await start(new App().get("/search", (req) => (seen = req, "ok")));
+  try {
+    await raw(s.port, get("/search?tag=a&tag=b&q=caf%C3%A9&empty="), { responses: 1 });
+    assert.ok(seen);
+    assert.deepEqual([...seen.query], [["tag", "a"], ["tag", "b"], ["q", "café"], ["empty", ""]]);
+    assert.deepEqual([...seen.query], [...seen.url.searchParams]);
+  } finally {
+    await s.close();
+  }
+});
+
 /** A POST with a body of a given content type. */
 function post(path: string, type: string, body: string): string {
   const length = new TextEncoder().encode(body).length;
@@ -621,6 +666,22 @@ Deno.test("serves HTTP/1.2 as HTTP/1.1, while HTTP/2.0 still gets 505", async ()
 Deno.test("answers 400 to a Host that looks like a host but is not one a URL can hold", async () => {
   for (const host of ["a.1", "1.2.3.999", "x:99999"]) { // a numeric last label must be IPv4; a port is at most 65535
     await assertRefused(`GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n`, 400);
+  }
+});
+
+Deno.test("answers a bad IPv4 address, IPv6 literal or port in Host with 400, and reads nothing after it", async () => {
+  const s = await start(echo);
+  try {
+    for (const host of ["1.2.3.999", "[::zz]", "example.com:99999"]) {
+      const { responses, closed } = await raw(s.port, `GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n` + get("/after"));
+      assert.deepEqual(responses.map((res) => res.status), [400], host);
+      assert.equal(responses[0].headers.get("connection"), "close", host);
+      assert.ok(closed, `${host}: the server closed the connection`);
+    }
+    const { responses } = await raw(s.port, "GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", { responses: 1 });
+    assert.equal(echoed(responses[0]).host, "[::1]:8080", "a well-formed IPv6 literal and port are served");
+  } finally {
+    await s.close();
   }
 });
 

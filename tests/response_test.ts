@@ -1,6 +1,6 @@
 // Layer 3, Response: what a handler builds, and what of it reaches the wire.
 import assert from "node:assert/strict";
-import { Response } from "../mod.ts";
+import { App, HttpError, Response } from "../mod.ts";
 import { bodyText, get, inTempDir, raw, start } from "./helpers.ts";
 
 // ---------------------------------------------------------------- construction
@@ -135,6 +135,68 @@ Deno.test("sends a redirect with its Location and an empty body", async () => {
     assert.equal(responses[0].reason, "See Other");
     assert.equal(responses[0].headers.get("location"), "/elsewhere");
     assert.equal(responses[0].headers.get("content-length"), "0");
+  } finally {
+    await s.close();
+  }
+});
+
+/** The lines of a raw head that carry the field `name`. */
+const fieldLines = (head: string, name: string) => head.split("\r\n").filter((line) => line.startsWith(`${name}:`));
+
+Deno.test("sends the content type given in the headers, and no other", async () => {
+  const s = await start(() => new Response("body", { headers: { "content-type": "x/y" } }));
+  try {
+    const { responses } = await raw(s.port, get("/"), { responses: 1 });
+    assert.deepEqual(fieldLines(responses[0].head, "content-type"), ["content-type: x/y"]);
+    assert.equal(responses[0].body, "body");
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("sends a header that middleware set after next(), from groundwork's server and from Deno.serve", async () => {
+  const app = new App()
+    .use(async (_req, next) => {
+      const res = await next();
+      res.headers.set("x-served-by", "middleware"); // the first read of res.headers: it makes them
+      return res;
+    })
+    .get("/", () => ({ ok: true }));
+  const own = await start(app);
+  try {
+    const { responses } = await raw(own.port, get("/"), { responses: 1 });
+    assert.equal(responses[0].headers.get("x-served-by"), "middleware");
+    assert.deepEqual(fieldLines(responses[0].head, "content-type"), ["content-type: application/json"]);
+    assert.equal(responses[0].body, '{"ok":true}');
+  } finally {
+    await own.close();
+  }
+  const deno = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, app.fetch);
+  try {
+    const res = await fetch(`http://127.0.0.1:${deno.addr.port}/`);
+    assert.equal(res.headers.get("x-served-by"), "middleware");
+    assert.equal(res.headers.get("content-type"), "application/json");
+    assert.deepEqual(await res.json(), { ok: true });
+  } finally {
+    await deno.shutdown();
+  }
+});
+
+Deno.test("answers an HttpError with its headers and a text content type, adding nothing to the error's headers", async () => {
+  const limited = new HttpError(429, "Slow down", { headers: { "retry-after": "30" } });
+  const s = await start(new App().get("/", () => {
+    throw limited; // the same error, for both requests
+  }));
+  try {
+    const { responses } = await raw(s.port, get("/") + get("/"), { responses: 2 });
+    assert.equal(responses.length, 2);
+    for (const res of responses) {
+      assert.equal(res.status, 429);
+      assert.equal(res.headers.get("retry-after"), "30");
+      assert.deepEqual(fieldLines(res.head, "content-type"), ["content-type: text/plain; charset=utf-8"]);
+      assert.equal(res.body, "Slow down");
+    }
+    assert.deepEqual([...limited.headers], [["retry-after", "30"]], "the error's own headers are as it was made");
   } finally {
     await s.close();
   }

@@ -243,6 +243,92 @@ Deno.test("sets Content-Length to the byte length of non-ASCII text", async () =
   }
 });
 
+// ---------------------------------------------------------------- big answers, many answers, and the Date: what the connection's output buffer must get right
+
+/** Where two strings first differ, or -1: a failure message that names an index rather than printing 300 KB. */
+function firstDifference(a: string, b: string): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) if (a[i] !== b[i]) return i;
+  return -1;
+}
+
+Deno.test("sends a 300 KB byte body, a 300 KB text body, then a small one, byte-exact on one connection", async () => {
+  const bytes = Uint8Array.from({ length: 300_007 }, (_, i) => (i * 131 + (i >> 9)) & 255); // every byte value
+  const text = Array.from({ length: 300_011 }, (_, i) => String.fromCharCode(32 + (i * 7) % 95)).join(""); // ASCII
+  const s = await start((req) => new Response(req.path === "/bytes" ? bytes : req.path === "/text" ? text : "ok"));
+  const client = await Client.connect(s.port);
+  try { // the connection's output buffer grows for each big answer, and shrinks back after it: none may lose a byte
+    const expected = { "/bytes": new TextDecoder("latin1").decode(bytes), "/text": text, "/small": "ok" };
+    for (const [path, body] of Object.entries(expected)) {
+      await client.send(get(path));
+      const [res] = await client.next();
+      assert.equal(res?.status, 200, path);
+      assert.equal(res.headers.get("content-length"), String(body.length), path);
+      assert.equal(firstDifference(res.body, body), -1, `${path}: the body differs at this index`);
+    }
+    assert.ok(client.text.endsWith("\r\n\r\nok"), "nothing came after the last body");
+  } finally {
+    client.close();
+    await s.close();
+  }
+});
+
+Deno.test("answers 100 pipelined requests, over 64 KiB of answers in all, in order and intact", async () => {
+  const bodyOf = (i: number) => `${i}:`.padEnd(1500, String.fromCharCode(97 + i % 26)); // 100 of 1.5 KB: ~150 KB
+  const s = await start((req) => new Response(bodyOf(Number(req.path.slice(1)))));
+  try {
+    const requests = Array.from({ length: 100 }, (_, i) => get(`/${i}`)).join(""); // sent in one write
+    const { responses } = await raw(s.port, requests, { responses: 100 });
+    assert.equal(responses.length, 100);
+    responses.forEach((res, i) => assert.equal(res.body, bodyOf(i), `answer ${i}`));
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("sends an answer over 64 KiB at once, while the next pipelined request is still being handled", async () => {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => release = resolve);
+  const big = "b".repeat(100_000);
+  const s = await start(async (req) => req.path === "/slow" ? (await gate, new Response("slow")) : new Response(big));
+  const client = await Client.connect(s.port);
+  try { // a small answer may wait in the buffer for the next one; a big one goes out as soon as it is written
+    await client.send(get("/big") + get("/slow"));
+    const [first] = await client.next(1, { timeoutMs: 2000 });
+    assert.equal(first?.body, big, "the big answer arrived before the slow one was done");
+    release();
+    const [second] = await client.next();
+    assert.equal(second?.body, "slow");
+  } finally {
+    release();
+    client.close();
+    await s.close();
+  }
+});
+
+const IMF_FIXDATE =
+  /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
+
+Deno.test("sends a Date that keeps up with the clock: two answers 1.3 s apart carry different, current dates", async () => {
+  const s = await start(hello);
+  const client = await Client.connect(s.port);
+  try {
+    const dates: string[] = [];
+    for (const pause of [0, 1300]) {
+      await sleep(pause);
+      await client.send(get("/"));
+      const [res] = await client.next();
+      const date = res?.headers.get("date") ?? "";
+      assert.match(date, IMF_FIXDATE);
+      assert.ok(Math.abs(Date.parse(date) - Date.now()) < 2000, `${date} is not the time now, ${new Date()}`);
+      dates.push(date);
+    }
+    assert.notEqual(dates[0], dates[1], "the second answer's Date moved on");
+  } finally {
+    client.close();
+    await s.close();
+  }
+});
+
 // ---------------------------------------------------------------- failures
 
 Deno.test("answers a throwing handler with 500, shows no message or stack, and keeps serving", async () => {
