@@ -56,15 +56,15 @@ class Connection {
   constructor(readonly conn: Deno.TcpConn, readonly idleMs: number) {}
   buffered = (): number => this.#end - this.#start;
   async fill(until: number, idle = false): Promise<boolean> { // waits until `until` for bytes; false: the client closed
-    if (this.#owed) await this.flush(); // before we wait on the client, we send what we owe it
+    const late = (err: unknown) => Promise.reject(this.closed && !idle ? new HttpError(408, "Too slow") : err); // swept
+    if (this.#owed) await this.flush().catch(late); // before we wait on the client, we send what we owe it
     if (!this.buffered()) [this.#start, this.#end, this.#buf] = [0, 0, this.#buf.length > 65536 ? SMALL() : this.#buf];
     if (this.#end === this.#buf.length) { // full: the unread bytes go first in a new buffer, twice as big if need be
       const unread = this.#buf.subarray(this.#start), grow = unread.length * 2 > this.#buf.length;
       [this.#buf, this.#start, this.#end] = [concat([unread], this.#buf.length * (grow ? 2 : 1)), 0, unread.length];
     }
     [this.deadline, this.idle] = [until, idle]; // past the deadline, the sweeper closes us; idle: we owe no answer
-    const late = (err: unknown) => Promise.reject(this.closed && !idle ? new HttpError(408, "Too slow") : err); // swept
-    const n = await this.conn.read(this.#buf.subarray(this.#end)).catch(late); // no chain of promises: it costs 5%
+    const n = await this.conn.read(this.#buf.subarray(this.#end)).catch(late); // one hop: a chain per read costs 5%
     [this.deadline, this.idle, this.#end] = [Infinity, false, this.#end + (n ?? 0)];
     return n !== null;
   }
@@ -83,29 +83,29 @@ class Connection {
     return this.#buf.slice(this.#start, this.#start += n);
   }
   write(data: string | Uint8Array): number { // adds to what we owe; flush() sends it. Text goes in as UTF-8
-    const most = this.#owed + (typeof data === "string" ? 3 * data.length : data.length); // UTF-8: up to 3 a unit
-    if (most > this.#out.length) this.#out = concat([this.#out.subarray(0, this.#owed)], Math.max(most, 4096));
+    const most = this.#owed + (typeof data === "string" ? 3 * data.length : data.length); // UTF-8: at most 3 per unit
+    if (most > this.#out.length) this.#out = concat([this.#out.subarray(0, this.#owed)], most + this.#owed); // x2
     if (typeof data !== "string") return (this.#out.set(data, this.#owed), this.#owed += data.length);
     return this.#owed += encoder.encodeInto(data, this.#out.subarray(this.#owed)).written; // no new buffer each time
   }
-  async flush(): Promise<void> { // in one write() call; a client that won't read is cut off like a slow one
+  async flush(): Promise<void> { // all we owe; a client that won't read is cut off like a slow one
     const owed = this.#out.subarray(0, this.#owed);
     this.deadline = Date.now() + this.idleMs;
     for (let at = 0; at < owed.length;) at += await this.conn.write(owed.subarray(at)); // a write may take only a part
-    [this.#owed, this.#out, this.deadline] = [0, this.#out.length > 65536 ? new Uint8Array(0) : this.#out, Infinity];
+    [this.#owed, this.#out, this.deadline] = [0, this.#out.length > 131072 ? new Uint8Array(0) : this.#out, Infinity];
   }
   close = (): boolean => this.closed ||= (this.conn.close(), true); // once: the sweeper and Server.close() may both try
 }
-function concat(parts: Uint8Array[], size = parts.reduce((size, part) => size + part.length, 0)): Uint8Array {
+function concat(parts: Uint8Array[], size = parts.reduce((n, part) => n + part.length, 0)): Uint8Array {
   const out = new Uint8Array(size);
   parts.reduce((at, part) => (out.set(part, at), at + part.length), 0);
   return out;
 }
-type Fields = Record<string, string>; // by lowercase name; a repeated field's values joined by ", ", as Headers does
+type Fields = Record<string, string>; // by lowercase name; a repeated field's values joined by ", " as Headers.get does
 type Head = { lines: string[]; method: string; url: URL; fields: Fields; http10: boolean; size: number | "chunked" };
 async function readHead(c: Connection, limits: typeof LIMITS): Promise<Head> { // the head, checked (RFC 9112 2-5)
   const lines: string[] = [], until = Date.now() + limits.headersTimeoutMs; // one deadline for the whole head
-  for (let size = 0, line = "";; size += line.length + 2) { // blank lines before a request are ignored (RFC 9112 2.2)
+  for (let size = 0, line = "";; size += lines.length && line.length + 2) { // blank lines first: ignored (RFC 9112 2.2)
     const [max, status] = lines.length ? [limits.maxHeaderBytes - size, 431] : [limits.maxRequestLineBytes, 414];
     if ((line = await c.line(max, until, status)) === "" && lines.length) break;
     if (line !== "" && lines.push(line) > limits.maxHeaderCount + 1) throw new HttpError(431, "Too many header fields");
@@ -174,7 +174,7 @@ export class Request<P = Record<string, string>> {
     [this.path, this.remoteAddr] = [this.url.pathname, init.remoteAddr ?? ""];
   }
   /** The query string's parameters, e.g. `req.query.get("page")`. */
-  get query(): URLSearchParams { // made only if asked for, like the Headers
+  get query(): URLSearchParams { // the URL makes it on first use: a field would make it for every request
     return this.url.searchParams;
   }
   /** The header fields; their names are case-insensitive. */
@@ -183,7 +183,7 @@ export class Request<P = Record<string, string>> {
   }
   /** The cookies the client sent, by name, each value as it was sent. */
   get cookies(): Record<string, string> { // from "a=1; b=2"
-    return Object.fromEntries(this.headers.get("cookie")?.matchAll(/([^=;\s]+)=([^;]*)/g).map((m) => m.slice(1)) ?? []);
+    return Object.fromEntries(this.headers.get("cookie")?.matchAll(/ ?([^;=]+)=([^;]*)/g).map((m) => m.slice(1)) ?? []);
   }
   /** The body's bytes; the server has already held it to the body limit (413 beyond). */
   bytes = async (): Promise<Uint8Array> => await (this.#body ?? new Uint8Array());
@@ -205,6 +205,10 @@ export class Request<P = Record<string, string>> {
 export type Body = string | Uint8Array | ReadableStream<Uint8Array> | null;
 /** The status and header fields of a {@linkcode Response}, e.g. `{ status: 201, headers: { location: "/x" } }`. */
 export type ResponseInit = { status?: number; headers?: HeadersInit };
+const FRAMING = /^(content-length|transfer-encoding|connection|date)$/, BYTES = "application/octet-stream"; // ours
+const date = { text: "" }; // the Date field, kept fresh by the servers' sweepers: formatting it per response is slow
+const quiet = <T>(promise: Promise<T>): Promise<T> => (promise.catch(() => {}), promise); // for whoever awaits it
+const drop = (body: Body): null => (body instanceof ReadableStream && body.cancel().catch(() => {}), null);
 let fieldsOf: (res: Response) => [Headers | undefined, string | undefined]; // for send(): [its Headers, or its type]
 /** A response, e.g. `Response.json({ ok: true }, { status: 201 })`; cookies: `headers.append("set-cookie", c)`. */
 export class Response {
@@ -218,6 +222,7 @@ export class Response {
     [this.status, this.#init] = [init.status ?? 200, init.headers];
     if (!Number.isInteger(this.status) || this.status < 200 || this.status > 599) throw new RangeError("Not 200-599");
     if (body !== null) this.#type = type ?? (typeof body === "string" ? "text/plain; charset=utf-8" : BYTES);
+    if (init.headers || /[^\t\x20-\x7e]/.test(type ?? "")) this.#headers = this.headers; // a bad field throws here, now
   }
   /** The header fields; the server adds Date and the framing fields, such as Content-Length. */
   get headers(): Headers {
@@ -227,7 +232,7 @@ export class Response {
     return headers;
   }
   static { // a static block may share private fields: send() can skip making Headers that nobody asked for
-    fieldsOf = (res) => res.#headers || res.#init ? [res.headers, undefined] : [undefined, res.#type];
+    fieldsOf = (res) => (res.#headers || res.#init) ? [res.headers, undefined] : [undefined, res.#type];
   }
   /** An HTML page, e.g. `Response.html("<h1>Hi</h1>")`. */
   static html = (html: string, init?: ResponseInit): Response => new Response(html, init, "text/html; charset=utf-8");
@@ -237,12 +242,12 @@ export class Response {
   static redirect = (location: string | URL, status: 301 | 302 | 303 | 307 | 308 = 302): Response =>
     new Response(null, { status, headers: { location: String(location) } });
 }
-const FRAMING = /^(content-length|transfer-encoding|connection|date)$/, BYTES = "application/octet-stream"; // ours
 /** Sends a response (RFC 9112 6): a head with the framing, then the body; says if the connection may stay open. */
 async function send(c: Connection, res: Response, method: string, http10: boolean, keepAlive: boolean, trace: boolean) {
   const { status } = res, [headers, type] = fieldsOf(res), declared = headers?.get("content-length");
-  let body = typeof res.body === "string" && !/^[\0-\x7f]*$/.test(res.body) ? encoder.encode(res.body) : res.body;
-  let framing = "", chunked = false, sent = 0; // (above: lengths count bytes, "é" is 2; ASCII text has 1 a character)
+  const text = typeof res.body === "string" && res.body.length < 65536 && /^[\0-\x7f]*$/.test(res.body); // 1 byte/char
+  let body = typeof res.body === "string" && !text ? encoder.encode(res.body) : res.body; // lengths are in bytes
+  let framing = "", chunked = false, sent = 0;
   if (status === 204 || status === 304) body = drop(body); // never a body (RFC 9110 6.4.1); a stream is cancelled
   else if (body === null) framing = "content-length: 0\r\n";
   else if (typeof body === "string" || body instanceof Uint8Array) framing = `content-length: ${body.length}\r\n`;
@@ -258,7 +263,7 @@ async function send(c: Connection, res: Response, method: string, http10: boolea
   head += `date: ${date.text}\r\n${connection}\r\n`;
   if (trace) console.error(head.replaceAll("\r\n", "\\r\\n\n")); // and as it goes
   if (!(body instanceof ReadableStream)) { // it waits for our next read or the close: pipelined answers leave together
-    if ((c.write(head), c.write(body ?? "")) > 65536) await c.flush(); // but not a pile of them: 64 KiB at most
+    if ((c.write(head), c.write(body ?? "")) > 65536) await c.flush(); // but not a pile: past 64 KiB, send it now
     return { keepAlive, sent: body?.length ?? 0 };
   }
   await (c.write(head), c.flush()).catch((err) => Promise.reject((drop(body), err))); // the client left: let go of it
@@ -271,9 +276,6 @@ async function send(c: Connection, res: Response, method: string, http10: boolea
   if (chunked) await (c.write("0\r\n\r\n"), c.flush());
   return { keepAlive: keepAlive && (chunked || sent === Number(declared)), sent }; // it lied about its length: close
 }
-const date = { text: "" }; // the Date field, kept fresh by the servers' sweepers: formatting it per response is slow
-const quiet = <T>(promise: Promise<T>): Promise<T> => (promise.catch(() => {}), promise); // for whoever awaits it
-const drop = (body: Body): null => (body instanceof ReadableStream && body.cancel().catch(() => {}), null);
 // ====================================================== 4. Router ==================================================
 /** What a route pattern captures: `Params<"/users/:id/*">` is `{ id: string } & { "*": string }`. */
 export type Params<P extends string> = P extends `${infer S}/${infer Rest}` ? Params<S> & Params<Rest>
@@ -421,7 +423,7 @@ export type ServerOptions = Partial<typeof LIMITS> & {
   log?: boolean; // an access-log line per request on stderr; on by default
   trace?: boolean; // print every head as it was on the wire, \r\n shown (also: GROUNDWORK_TRACE=1)
 };
-const e = Deno.errors, GONE = [HttpError, e.BadResource, e.BrokenPipe, e.ConnectionReset, e.Interrupted]; // not news
+const e = Deno.errors, GONE = [HttpError, e.BadResource, e.BrokenPipe, e.ConnectionReset, e.Interrupted]; // gone
 /** HTTP/1.1 on TCP, e.g. `new Server(() => new Response("hi")).listen()`: it knows no routes (Python's WSGI split). */
 export class Server {
   #listener?: Deno.TcpListener;
@@ -464,7 +466,7 @@ export class Server {
     clearInterval(this.#sweeper);
   }
   async #serve(c: Connection): Promise<void> { // requests on one connection, until either side ends it
-    const limits = { ...LIMITS, ...Object.fromEntries(Object.entries(this.options).filter((e) => e[1] !== undefined)) };
+    const limits = { ...LIMITS, ...Object.fromEntries(Object.entries(this.options).filter((o) => o[1] !== undefined)) };
     const trace = this.options.trace ?? env("GROUNDWORK_TRACE") === "1", log = this.options.log ?? true;
     const full = this.#connections.size >= limits.maxConnections; // too many open: answer 503, and close
     if (full) await send(c, errorResponse(new HttpError(503)), "GET", false, false, trace);
@@ -479,8 +481,8 @@ export class Server {
         keepAlive = head.http10 ? /\bkeep-alive\b/i.test(connection) : !/\bclose\b/i.test(connection); // 1.1 by default
         const body = head.size === 0 ? undefined : quiet(readBody(c, head, limits)); // read as the handler runs
         req = new Request(head.method, head.url, { headers: head.fields, body, remoteAddr });
-        res = await Promise.resolve(req).then(this.handler).catch(errorResponse);
-        keepAlive &&= !body || await body.then(() => true, () => false); // the next request starts after this body
+        res = await Promise.resolve(req).then(this.handler).catch(errorResponse); // then we wait for the body, always:
+        keepAlive = (!body || await body.then(() => true, () => false)) && keepAlive; // closing on unread bytes: a RST
       } catch (err) {
         if (!(err instanceof HttpError)) throw err; // the socket failed: there is no one to answer
         res = errorResponse(err); // a malformed request: the bytes after it can't be trusted, so close after answering
@@ -493,6 +495,6 @@ export class Server {
   }
 }
 const unlessGone = (err: unknown) => GONE.some((E) => err instanceof E) || console.error("groundwork: failed:", err);
-const env = (name: string): string | undefined =>
-  // if allowed, and never with a prompt: --allow-net alone must run
-  Deno.permissions.querySync?.({ name: "env", variable: name }).state === "granted" ? Deno.env.get(name) : undefined;
+function env(name: string): string | undefined { // if allowed, and never with a prompt: --allow-net alone must run
+  if (Deno.permissions.querySync?.({ name: "env", variable: name }).state === "granted") return Deno.env.get(name);
+}
