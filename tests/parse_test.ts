@@ -406,6 +406,12 @@ Deno.test("answers a header section over maxHeaderBytes with 431", async () => {
   await assertRefused(get("/", ...many), 431, options);
 });
 
+Deno.test("does not count blank lines before a request line against maxHeaderBytes", async () => {
+  const options = { maxHeaderBytes: 200 }, blank = "\r\n".repeat(100); // 200 bytes, were they counted: all of it
+  assert.equal(echoed(await answer(blank + get("/after-blank-lines"), options)).path, "/after-blank-lines");
+  await assertRefused(blank + get("/", "X-Big: " + "b".repeat(300)), 431, options); // the head itself still is
+});
+
 Deno.test("answers more than maxHeaderCount fields with 431", async () => {
   const options = { maxHeaderCount: 5 };
   const fields = (n: number) => Array.from({ length: n }, (_, i) => `X-Field-${i}: ${i}`);
@@ -476,6 +482,17 @@ Deno.test("gives the handler the cookies by name, each value as it was sent", as
       responses: 1,
     });
     assert.deepEqual(cookies, { session: "abc123", theme: "dark", token: "a=b==", quoted: '"x y"', enc: "%20" });
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("keeps a cookie name that holds a space whole, and an = inside a value", async () => {
+  const seen: Record<string, string>[] = [];
+  const s = await start(new App().get("/", (req) => (seen.push(req.cookies), "ok")));
+  try {
+    await raw(s.port, get("/", "Cookie: my cookie=2") + get("/", "Cookie: a=1; b=x=y"), { responses: 2 });
+    assert.deepEqual(seen, [{ "my cookie": "2" }, { a: "1", b: "x=y" }], 'and no cookie named "cookie"');
   } finally {
     await s.close();
   }

@@ -3,6 +3,18 @@ import assert from "node:assert/strict";
 import { App, HttpError, Response } from "../mod.ts";
 import { bodyText, get, inTempDir, raw, start } from "./helpers.ts";
 
+/** Replaces console.error while `fn` runs, and returns what was printed: the access log, and errors. */
+async function capturingStderr(fn: () => Promise<void>): Promise<string> {
+  const original = console.error, printed: string[] = [];
+  console.error = (...args: unknown[]) => printed.push(args.map(String).join(" "));
+  try {
+    await fn();
+  } finally {
+    console.error = original;
+  }
+  return printed.join("\n");
+}
+
 // ---------------------------------------------------------------- construction
 
 Deno.test("gives text a text/plain content type, with UTF-8 as its charset", () => {
@@ -197,6 +209,53 @@ Deno.test("answers an HttpError with its headers and a text content type, adding
       assert.equal(res.body, "Slow down");
     }
     assert.deepEqual([...limited.headers], [["retry-after", "30"]], "the error's own headers are as it was made");
+  } finally {
+    await s.close();
+  }
+});
+
+// ---------------------------------------------------------------- header fields that can't go on the wire
+
+Deno.test("answers 500 for a Response with a field value Headers refuse, tells the log and onError, and serves the next pipelined request", async () => {
+  const seen: unknown[] = [];
+  const app = new App()
+    .get("/go", (req) => Response.redirect(req.query.get("next") ?? "/")) // a redirect to where the client asked
+    .get("/field", (req) => new Response("x", { headers: { "x-a": req.query.get("value") ?? "" } }));
+  app.onError = (err) => (seen.push(err), new Response("Internal Server Error", { status: 500 }));
+  const s = await start(app, { log: true });
+  try {
+    let result: Awaited<ReturnType<typeof raw>> | undefined;
+    const logged = await capturingStderr(async () => { // the value is made when the Response is: in the handler
+      const requests = get("/go?next=/a%0Ab") + get("/field?value=b%0D%0Ac") + get("/go?next=/ok");
+      result = await raw(s.port, requests, { responses: 3 });
+    });
+    const { responses } = result!;
+    assert.deepEqual(responses.map((res) => res.status), [500, 500, 302], "the connection goes on after each 500");
+    assert.equal(responses[2].headers.get("location"), "/ok");
+    assert.equal(seen.length, 2, "onError saw both");
+    assert.ok(seen.every((err) => err instanceof TypeError), String(seen));
+    assert.match(logged, /^GET \/go 500 /m, logged);
+    assert.match(logged, /^GET \/field 500 /m, logged);
+    assert.doesNotMatch(logged, /groundwork: failed/, logged);
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("answers 500, with no injected field on the wire, when the content type given to new Response holds CR LF", async () => {
+  const s = await start((req) => new Response("hi", {}, req.query.get("type") ?? "text/plain"));
+  try {
+    let result: Awaited<ReturnType<typeof raw>> | undefined;
+    const logged = await capturingStderr(async () => {
+      const injected = get("/?type=text/plain%0D%0ASet-Cookie:%20session=attacker");
+      result = await raw(s.port, injected + get("/?type=text/csv"), { responses: 2 });
+    });
+    const { responses, text } = result!;
+    assert.deepEqual(responses.map((res) => res.status), [500, 200]);
+    assert.doesNotMatch(text, /set-cookie|attacker/i, text);
+    assert.deepEqual(fieldLines(responses[1].head, "content-type"), ["content-type: text/csv"]);
+    assert.match(logged, /TypeError/, "the error is in the server's log");
+    assert.throws(() => new Response("hi", {}, "text/plain\r\nSet-Cookie: a=b"), TypeError, "thrown where it is made");
   } finally {
     await s.close();
   }

@@ -2,7 +2,7 @@
 // Each test starts its own server on a free loopback port and closes it, whatever happens.
 import assert from "node:assert/strict";
 import { App, type Request, Response, Server } from "../mod.ts";
-import { Client, encoder, get, raw, sleep, start, within } from "./helpers.ts";
+import { Client, encoder, get, parseAll, raw, sleep, start, within } from "./helpers.ts";
 
 const hello = () => new Response("hello");
 
@@ -266,6 +266,25 @@ Deno.test("sends a 300 KB byte body, a 300 KB text body, then a small one, byte-
       assert.equal(firstDifference(res.body, body), -1, `${path}: the body differs at this index`);
     }
     assert.ok(client.text.endsWith("\r\n\r\nok"), "nothing came after the last body");
+  } finally {
+    client.close();
+    await s.close();
+  }
+});
+
+Deno.test("sends a 1 MiB ASCII text body and a 100 KB non-ASCII one, pipelined, byte-exact with byte-length Content-Lengths", async () => {
+  const ascii = "".padEnd(1024 * 1024, Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)).join(""));
+  const accents = "é".repeat(100_000); // one UTF-16 unit each, two bytes in UTF-8: 200,000 bytes
+  const s = await start((req) => new Response(req.path === "/ascii" ? ascii : accents));
+  const client = await Client.connect(s.port);
+  try { // long text is encoded to UTF-8 before it is written: its length on the wire is in bytes, not characters
+    await client.send(get("/ascii") + get("/accents"));
+    const [first, second] = await client.next(2);
+    assert.equal(first?.headers.get("content-length"), String(1024 * 1024));
+    assert.equal(firstDifference(first.body, ascii), -1, "/ascii: the body differs at this index");
+    assert.equal(second?.headers.get("content-length"), "200000");
+    assert.equal(firstDifference(second.body, "\xc3\xa9".repeat(100_000)), -1, "/accents: the body differs here");
+    assert.ok(client.text.endsWith("\xc3\xa9\xc3\xa9"), "nothing came after the last body");
   } finally {
     client.close();
     await s.close();
@@ -653,6 +672,71 @@ Deno.test("survives a body that goes wrong while its handler waits without readi
       assert.equal(res.headers.get("connection"), "close", "the bytes after a broken body can't be trusted");
     }
     assert.equal((await raw(s.port, get("/"), { responses: 1 })).responses[0]?.status, 200, "still serving");
+  } finally {
+    await s.close();
+  }
+});
+
+/** Answer `i` to a GET for "/i": 60 KB, its number first, so a missing, repeated or swapped answer shows. */
+const sixtyKB = (i: number) => `${i}:`.padEnd(60_000, String.fromCharCode(97 + i % 26));
+
+/**
+ * Pipelines `gets` GETs for "/0", "/1"... and a POST with Connection: close and a 5-byte body, which goes with its
+ * head or, given `bodyLateMs`, that long after it. Then a slow reader: it waits 200 ms, which lets the socket's
+ * buffers fill, and reads 4 KB at a time, a millisecond apart, until the server closes (or resets) the connection.
+ */
+async function slowReaderAfterClosingPost(port: number, gets: number, bodyLateMs?: number) {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const post = "POST /upload HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 5\r\n\r\n";
+  let text = "", ended = "closed by the server", late: Promise<unknown> = Promise.resolve();
+  try {
+    const requests = Array.from({ length: gets }, (_, i) => get(`/${i}`)).join("") + post;
+    if (bodyLateMs === undefined) await conn.write(encoder.encode(requests + "hello"));
+    else {
+      await conn.write(encoder.encode(requests));
+      late = sleep(bodyLateMs).then(() => conn.write(encoder.encode("hello"))).catch(() => {});
+    }
+    await sleep(200);
+    const piece = new Uint8Array(4096);
+    for (let n; (n = await within(conn.read(piece), 5000, "the next piece or the close")) !== null; await sleep(1)) {
+      text += new TextDecoder("latin1").decode(piece.subarray(0, n));
+    }
+  } catch (err) {
+    ended = err instanceof Deno.errors.ConnectionReset ? "reset" : String(err); // a reset loses what we had not read
+  } finally {
+    await late;
+    conn.close();
+  }
+  return { text, ended };
+}
+
+Deno.test("answers a slow reader's pipelined requests once each, in order, then closes, when the last is a closing POST whose body goes unread", async () => {
+  const s = await start((req) =>
+    req.method === "POST" ? new Response("not read", { status: 401 }) : new Response(sixtyKB(Number(req.path.slice(1))))
+  );
+  try {
+    const { text, ended } = await slowReaderAfterClosingPost(s.port, 7); // ~420 KB of answers, more than one flush
+    const responses = parseAll(text);
+    assert.deepEqual(responses.map((res) => res.status), [200, 200, 200, 200, 200, 200, 200, 401]);
+    responses.slice(0, 7).forEach((res, i) => assert.ok(res.body === sixtyKB(i), `answer ${i} is not /${i}'s`));
+    assert.ok(text.endsWith("\r\n\r\nnot read"), "nothing came after the last answer");
+    assert.equal(ended, "closed by the server");
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("sends every answer it owes before closing, with no reset, when a closing POST's body comes a little late", async () => {
+  const s = await start((req) =>
+    req.method === "POST" ? new Response("not read", { status: 401 }) : new Response(sixtyKB(Number(req.path.slice(1))))
+  );
+  try { // the server reads the late body before it closes: a close on unread bytes sends a reset, which loses answers
+    const { text, ended } = await slowReaderAfterClosingPost(s.port, 7, 100);
+    const responses = parseAll(text);
+    assert.equal(ended, "closed by the server", `after ${responses.length} answers, ${text.length} bytes`);
+    assert.deepEqual(responses.map((res) => res.status), [200, 200, 200, 200, 200, 200, 200, 401]);
+    responses.slice(0, 7).forEach((res, i) => assert.ok(res.body === sixtyKB(i), `answer ${i} is not /${i}'s`));
+    assert.ok(text.endsWith("\r\n\r\nnot read"), "nothing came after the last answer");
   } finally {
     await s.close();
   }
