@@ -219,3 +219,14 @@ export async function bodyText(res: Response): Promise<string> {
   if (body instanceof ReadableStream) return await new globalThis.Response(body).text();
   return typeof body === "string" ? body : new TextDecoder().decode(body ?? new Uint8Array());
 }
+/** Replaces console.error while `fn` runs, and returns what was printed: the access log, and errors. */
+export async function capturingStderr(fn: () => Promise<void>): Promise<string> {
+  const original = console.error, printed: string[] = [];
+  console.error = (...args: unknown[]) => printed.push(args.map(String).join(" "));
+  try {
+    await fn();
+  } finally {
+    console.error = original;
+  }
+  return printed.join("\n");
+}

@@ -1,19 +1,7 @@
 // Layer 3, Response: what a handler builds, and what of it reaches the wire.
 import assert from "node:assert/strict";
 import { App, HttpError, Response } from "../mod.ts";
-import { bodyText, get, inTempDir, raw, start } from "./helpers.ts";
-
-/** Replaces console.error while `fn` runs, and returns what was printed: the access log, and errors. */
-async function capturingStderr(fn: () => Promise<void>): Promise<string> {
-  const original = console.error, printed: string[] = [];
-  console.error = (...args: unknown[]) => printed.push(args.map(String).join(" "));
-  try {
-    await fn();
-  } finally {
-    console.error = original;
-  }
-  return printed.join("\n");
-}
+import { bodyText, capturingStderr, get, inTempDir, raw, start } from "./helpers.ts";
 
 // ---------------------------------------------------------------- construction
 

@@ -2,7 +2,7 @@
 // Each test starts its own server on a free loopback port and closes it, whatever happens.
 import assert from "node:assert/strict";
 import { App, type Request, Response, Server } from "../mod.ts";
-import { Client, encoder, get, parseAll, raw, sleep, start, within } from "./helpers.ts";
+import { capturingStderr, Client, encoder, get, parseAll, raw, sleep, start, within } from "./helpers.ts";
 
 const hello = () => new Response("hello");
 
@@ -14,18 +14,6 @@ function streamOf(...chunks: string[]): ReadableStream<Uint8Array> {
       controller.close();
     },
   });
-}
-
-/** Replaces console.error while `fn` runs, and returns what was printed. */
-async function capturingStderr(fn: () => Promise<void>): Promise<string> {
-  const original = console.error, printed: string[] = [];
-  console.error = (...args: unknown[]) => printed.push(args.map(String).join(" "));
-  try {
-    await fn();
-  } finally {
-    console.error = original;
-  }
-  return printed.join("\n");
 }
 
 // ---------------------------------------------------------------- connections
