@@ -56,7 +56,7 @@ class Connection {
   constructor(readonly conn: Deno.TcpConn, readonly idleMs: number) {}
   buffered = (): number => this.#end - this.#start;
   async fill(until: number, idle = false): Promise<boolean> { // waits until `until` for bytes; false: the client closed
-    const late = (err: unknown) => Promise.reject(this.closed && !idle ? new HttpError(408, "Too slow") : err); // swept
+    const late = (err: unknown) => Promise.reject(this.closed && !idle ? new HttpError(408, "Too slow") : err);
     if (this.#owed) await this.flush().catch(late); // before we wait on the client, we send what we owe it
     if (!this.buffered()) [this.#start, this.#end, this.#buf] = [0, 0, this.#buf.length > 65536 ? SMALL() : this.#buf];
     if (this.#end === this.#buf.length) { // full: the unread bytes go first in a new buffer, twice as big if need be
@@ -64,7 +64,7 @@ class Connection {
       [this.#buf, this.#start, this.#end] = [concat([unread], this.#buf.length * (grow ? 2 : 1)), 0, unread.length];
     }
     [this.deadline, this.idle] = [until, idle]; // past the deadline, the sweeper closes us; idle: we owe no answer
-    const n = await this.conn.read(this.#buf.subarray(this.#end)).catch(late); // one hop: a chain per read costs 5%
+    const n = await this.conn.read(this.#buf.subarray(this.#end)).catch(late); // swept: 408; one hop (a chain costs 5%)
     [this.deadline, this.idle, this.#end] = [Infinity, false, this.#end + (n ?? 0)];
     return n !== null;
   }
@@ -84,7 +84,7 @@ class Connection {
   }
   write(data: string | Uint8Array): number { // adds to what we owe; flush() sends it. Text goes in as UTF-8
     const most = this.#owed + (typeof data === "string" ? 3 * data.length : data.length); // UTF-8: at most 3 per unit
-    if (most > this.#out.length) this.#out = concat([this.#out.subarray(0, this.#owed)], most + this.#owed); // x2
+    if (most > this.#out.length) this.#out = concat([this.#out.subarray(0, this.#owed)], most + this.#owed); // 2x
     if (typeof data !== "string") return (this.#out.set(data, this.#owed), this.#owed += data.length);
     return this.#owed += encoder.encodeInto(data, this.#out.subarray(this.#owed)).written; // no new buffer each time
   }
