@@ -440,7 +440,8 @@ export class Server {
     const flag = Deno.args.indexOf("--port"), { hostname = "0.0.0.0", reusePort } = this.options;
     const port = this.options.port ?? Number(flag >= 0 ? Deno.args[flag + 1] : env("PORT") ?? 8000);
     const listener = this.#listener = Deno.listen({ port, hostname, reusePort } as Deno.TcpListenOptions);
-    const idle = this.options.idleTimeoutMs ?? LIMITS.idleTimeoutMs; // also how long a write may wait on the client
+    const limits = { ...LIMITS, ...Object.fromEntries(Object.entries(this.options).filter((o) => o[1] !== undefined)) };
+    const trace = this.options.trace ?? env("GROUNDWORK_TRACE") === "1", log = this.options.log ?? true; // once, here
     const sweep = () => { // one timer for every deadline: a timer per read and per write costs a third of our speed
       date.text = new Date().toUTCString();
       this.#connections.forEach((_, c) => Date.now() > c.deadline && c.close());
@@ -449,8 +450,8 @@ export class Server {
     this.#accepting = (async () => {
       for await (const conn of listener) {
         conn.setNoDelay(true); // a response is one write: send it now, don't let Nagle's algorithm hold it back
-        const c = new Connection(conn, idle);
-        const done = this.#serve(c).catch(unlessGone).then(() => c.flush()).catch(unlessGone);
+        const c = new Connection(conn, limits.idleTimeoutMs); // also how long a write may wait on the client
+        const done = this.#serve(c, limits, trace, log).catch(unlessGone).then(() => c.flush()).catch(unlessGone);
         this.#connections.set(c, done.finally(() => (c.close(), this.#connections.delete(c))));
       }
     })().catch(unlessGone); // an accept that fails (say, out of file descriptors) is logged, not a crash
@@ -465,9 +466,7 @@ export class Server {
     await Promise.all(this.#connections.values());
     clearInterval(this.#sweeper);
   }
-  async #serve(c: Connection): Promise<void> { // requests on one connection, until either side ends it
-    const limits = { ...LIMITS, ...Object.fromEntries(Object.entries(this.options).filter((o) => o[1] !== undefined)) };
-    const trace = this.options.trace ?? env("GROUNDWORK_TRACE") === "1", log = this.options.log ?? true;
+  async #serve(c: Connection, limits: typeof LIMITS, trace: boolean, log: boolean): Promise<void> { // one by one
     const full = this.#connections.size >= limits.maxConnections; // too many open: answer 503, and close
     if (full) await send(c, errorResponse(new HttpError(503)), "GET", false, false, trace);
     while (!this.#closing && !full) {
