@@ -466,7 +466,7 @@ export class Server {
     await Promise.all(this.#connections.values());
     clearInterval(this.#sweeper);
   }
-  async #serve(c: Connection, limits: typeof LIMITS, trace: boolean, log: boolean): Promise<void> { // one by one
+  async #serve(c: Connection, limits: typeof LIMITS, trace: boolean, log: boolean): Promise<void> { // its requests
     const full = this.#connections.size >= limits.maxConnections; // too many open: answer 503, and close
     if (full) await send(c, errorResponse(new HttpError(503)), "GET", false, false, trace);
     while (!this.#closing && !full) {
