@@ -6,13 +6,11 @@
  * 4. Router: a method and a path to a handler, or 404 / 405.
  * 5. App: middleware, handlers, errors turned into responses, and `fetch` for `Deno.serve`.
  * 6. Server: sockets, keep-alive, pipelining, time limits, a graceful close.
- * @module
- */
+ * @module */
 // ====================================================== 1. Status codes and HttpError ===============================
-const PHRASES =
-  `200 OK|201 Created|204 No Content|206 Partial Content|301 Moved Permanently|302 Found|303 See Other|304 Not Modified
-  307 Temporary Redirect|308 Permanent Redirect|400 Bad Request|401 Unauthorized|403 Forbidden|404 Not Found
-  405 Method Not Allowed|408 Request Timeout|409 Conflict|413 Content Too Large|414 URI Too Long
+const PHRASES = `200 OK|201 Created|204 No Content|206 Partial Content|301 Moved Permanently|302 Found|303 See Other
+  304 Not Modified|307 Temporary Redirect|308 Permanent Redirect|400 Bad Request|401 Unauthorized|403 Forbidden
+  404 Not Found|405 Method Not Allowed|408 Request Timeout|409 Conflict|413 Content Too Large|414 URI Too Long
   415 Unsupported Media Type|416 Range Not Satisfiable|422 Unprocessable Content|429 Too Many Requests
   431 Request Header Fields Too Large|500 Internal Server Error|501 Not Implemented|502 Bad Gateway
   503 Service Unavailable|505 HTTP Version Not Supported`; // the reason phrases, in order
@@ -68,13 +66,25 @@ class Connection {
     [this.deadline, this.idle, this.#end] = [Infinity, false, this.#end + (n ?? 0)];
     return n !== null;
   }
+  head(limits: typeof LIMITS): string[] | undefined { // the head's lines once all of it is in; undefined: read on
+    const buf = this.#buf, { maxRequestLineBytes: maxLine, maxHeaderBytes: maxFields } = limits;
+    while (buf[this.#start] === 13 && buf[this.#start + 1] === 10 && this.buffered() > 1) this.#start += 2; // 9112 2.2
+    let at = this.#start, lf, fields = 0, count = 0; // fields: where the field lines start, after the request line
+    for (; (lf = buf.indexOf(10, at)) >= 0 && lf < this.#end; at = lf + 1) { // one scan, then one decode: 5% faster
+      if (lf === at || buf[lf - 1] !== 13) throw new HttpError(400, "A line ended in LF, not CRLF");
+      if (lf === at + 1) return ascii.decode(buf.subarray(this.#start, (this.#start = lf + 1) - 4)).split("\r\n");
+      if (!fields && lf - at > maxLine + 1) throw new HttpError(414);
+      if ((fields ||= lf + 1) && lf - fields > maxFields + 1) throw new HttpError(431);
+      if (++count > limits.maxHeaderCount + 1) throw new HttpError(431, "Too many header fields");
+    }
+    if (this.#end - (fields || at) > (fields ? maxFields + 2 : maxLine + 1)) throw new HttpError(fields ? 431 : 414);
+  }
   async line(max: number, until: number, status = 400): Promise<string> { // the next line, without its CRLF
     let lf; // the first LF from #start on; one at or past #end is a stale byte, so: no line yet
-    while ((lf = this.#buf.indexOf(10, this.#start)) < 0 || lf >= this.#end) {
-      if (this.buffered() > max + 1) throw new HttpError(status, status === 400 ? "A line too long" : undefined);
+    while (((lf = this.#buf.indexOf(10, this.#start)) < 0 || lf >= this.#end) && this.buffered() <= max + 1) {
       if (!(await this.fill(until))) throw new HttpError(400, "The connection closed mid-request");
     }
-    if (lf - this.#start > max + 1) throw new HttpError(status, status === 400 ? "A line too long" : undefined);
+    if (lf < 0 || lf >= this.#end || lf - this.#start > max + 1) throw new HttpError(status, "A line too long");
     if (lf === this.#start || this.#buf[lf - 1] !== 13) throw new HttpError(400, "A line ended in LF, not CRLF");
     return ascii.decode(this.#buf.subarray(this.#start, (this.#start = lf + 1) - 2)); // the line; the rest stays
   }
@@ -89,35 +99,29 @@ class Connection {
     return this.#owed += encoder.encodeInto(data, this.#out.subarray(this.#owed)).written; // no new buffer each time
   }
   async flush(): Promise<void> { // all we owe; a client that won't read is cut off like a slow one
-    const owed = this.#out.subarray(0, this.#owed);
     this.deadline = Date.now() + this.idleMs;
-    for (let at = 0; at < owed.length;) at += await this.conn.write(owed.subarray(at)); // a write may take only a part
+    for (let at = 0; at < this.#owed;) at += await this.conn.write(this.#out.subarray(at, this.#owed)); // or a part
     [this.#owed, this.#out, this.deadline] = [0, this.#out.length > 131072 ? new Uint8Array(0) : this.#out, Infinity];
   }
   close = (): boolean => this.closed ||= (this.conn.close(), true); // once: the sweeper and Server.close() may both try
 }
 function concat(parts: Uint8Array[], size = parts.reduce((n, part) => n + part.length, 0)): Uint8Array {
   const out = new Uint8Array(size);
-  parts.reduce((at, part) => (out.set(part, at), at + part.length), 0);
-  return out;
+  return (parts.reduce((at, part) => (out.set(part, at), at + part.length), 0), out);
 }
 type Fields = Record<string, string>; // by lowercase name; a repeated field's values joined by ", " as Headers.get does
 type Head = { lines: string[]; method: string; url: URL; fields: Fields; http10: boolean; size: number | "chunked" };
 async function readHead(c: Connection, limits: typeof LIMITS): Promise<Head> { // the head, checked (RFC 9112 2-5)
-  const lines: string[] = [], until = Date.now() + limits.headersTimeoutMs; // one deadline for the whole head
-  for (let size = 0, line = "";; size += lines.length && line.length + 2) { // blank lines first: ignored (RFC 9112 2.2)
-    const [max, status] = lines.length ? [limits.maxHeaderBytes - size, 431] : [limits.maxRequestLineBytes, 414];
-    if ((line = await c.line(max, until, status)) === "" && lines.length) break;
-    if (line !== "" && lines.push(line) > limits.maxHeaderCount + 1) throw new HttpError(431, "Too many header fields");
-  }
+  const until = Date.now() + limits.headersTimeoutMs; // one deadline for the whole head
+  let lines; // usually all in already: no wait
+  while (!(lines = c.head(limits))) if (!(await c.fill(until))) throw new HttpError(400, "Closed mid-request");
   const [, method, target, major, minor] = REQUEST_LINE.exec(lines[0]) ?? [];
   if (!method) throw new HttpError(400, `Malformed request line ${JSON.stringify(lines[0].slice(0, 80))}`);
   if (major !== "1") throw new HttpError(505, `HTTP/${major}.${minor} is not served here`); // 1.2 would be 1.1
   const fields: Fields = Object.create(null); // no prototype: a field named "__proto__" is just a field
   for (let i = 1; i < lines.length; i++) { // no space before the colon, no obs-fold (RFC 9112 5)
-    const [, name, value] = FIELD_LINE.exec(lines[i]) ?? [];
+    const [, name, value] = FIELD_LINE.exec(lines[i]) ?? [], key = name?.toLowerCase();
     if (name === undefined) throw new HttpError(400, `Malformed header field ${JSON.stringify(lines[i].slice(0, 80))}`);
-    const key = name.toLowerCase();
     fields[key] = key in fields ? `${fields[key]}, ${value}` : value;
   }
   const http10 = minor === "0", host = fields.host ?? (http10 ? "localhost" : "");
@@ -134,8 +138,7 @@ function bodySize(fields: Fields, http10: boolean): number | "chunked" { // wher
     if (!/^chunked$/i.test(te)) throw new HttpError(501, `Transfer-Encoding "${te}" is not supported`);
     return "chunked";
   }
-  if (cl === undefined) return 0;
-  const values = [...new Set(cl.split(",").map((value) => value.trim()))]; // "5, 5" is a 5 sent twice
+  const values = [...new Set((cl ?? "0").split(",").map((value) => value.trim()))]; // "5, 5" is a 5 sent twice
   if (values.length > 1 || !/^\d{1,15}$/.test(values[0])) throw new HttpError(400, `Bad Content-Length "${cl}"`);
   return Number(values[0]);
 }
@@ -226,10 +229,9 @@ export class Response {
   }
   /** The header fields; the server adds Date and the framing fields, such as Content-Length. */
   get headers(): Headers {
-    if (this.#headers) return this.#headers;
-    const headers = this.#headers = new Headers(this.#init);
+    const headers = this.#headers ??= new Headers(this.#init); // on first use, with the content type unless it has one
     if (this.#type && !headers.has("content-type")) headers.set("content-type", this.#type);
-    return headers;
+    return (this.#type = undefined, headers); // (once: a content type deleted on purpose stays deleted)
   }
   static { // a static block may share private fields: send() can skip making Headers that nobody asked for
     fieldsOf = (res) => (res.#headers || res.#init) ? [res.headers, undefined] : [undefined, res.#type];
@@ -249,8 +251,7 @@ async function send(c: Connection, res: Response, method: string, http10: boolea
   let body = typeof res.body === "string" && !text ? encoder.encode(res.body) : res.body; // lengths are in bytes
   let framing = "", chunked = false, sent = 0;
   if (status === 204 || status === 304) body = drop(body); // never a body (RFC 9110 6.4.1); a stream is cancelled
-  else if (body === null) framing = "content-length: 0\r\n";
-  else if (typeof body === "string" || body instanceof Uint8Array) framing = `content-length: ${body.length}\r\n`;
+  else if (!(body instanceof ReadableStream)) framing = `content-length: ${body?.length ?? 0}\r\n`; // text, bytes, none
   else if (declared && /^\d+$/.test(declared)) framing = `content-length: ${declared}\r\n`;
   else if (http10) keepAlive = false; // HTTP/1.0 has no chunked framing: closing the connection ends the body
   else [framing, chunked] = ["transfer-encoding: chunked\r\n", true];
@@ -263,9 +264,11 @@ async function send(c: Connection, res: Response, method: string, http10: boolea
   head += `date: ${date.text}\r\n${connection}\r\n`;
   if (trace) console.error(head.replaceAll("\r\n", "\\r\\n\n")); // and as it goes
   if (!(body instanceof ReadableStream)) { // it waits for our next read or the close: pipelined answers leave together
-    if ((c.write(head), c.write(body ?? "")) > 65536) await c.flush(); // but not a pile: past 64 KiB, send it now
+    const owed = typeof body === "string" ? c.write(head + body) : (c.write(head), c.write(body ?? "")); // text: 1 op
+    if (owed > 65536) await c.flush(); // but not a pile: past 64 KiB, send it now
     return { keepAlive, sent: body?.length ?? 0 };
   }
+  c.conn.setNoDelay(true); // many writes: Nagle's algorithm would hold each back until the last is acknowledged (40 ms)
   await (c.write(head), c.flush()).catch((err) => Promise.reject((drop(body), err))); // the client left: let go of it
   for await (const chunk of body) { // if a write throws (the client left), leaving the loop cancels the stream
     if (chunk.length === 0) continue; // an empty chunk would say "the body ends here"
@@ -311,11 +314,11 @@ export class Router<T> {
   }
   /** The route's value and params; null if no route has the path (a 404); HttpError 405 with `Allow` if no method. */
   match(method: string, path: string): { value: T; params: Record<string, string> } | null {
-    const allowed = new Set<string>(), segments = path.split("/"); // segments[0] is the "" before the first "/"
+    const allowed: string[] = [], segments = path.split("/"); // segments[0] is the "" before the first "/"
     const pick = (routes: Map<string, Route<T>>, values: string[]): Found<T> => { // HEAD may use GET (RFC 9110 9.3.2)
       const route = routes.get(method) ?? (method === "HEAD" ? routes.get("GET") : undefined);
       if (route) return [route, values];
-      routes.forEach((_, m) => allowed.add(m)); // the path exists, but not with this method: remember for Allow
+      allowed.push(...routes.keys()); // the path exists, but not with this method: remember for Allow
     };
     const walk = (at: Node<T>, i: number, values: string[]): Found<T> => { // a static child, else :param, else *
       const s = segments[i], child = at.children.get(s);
@@ -330,8 +333,8 @@ export class Router<T> {
     } catch {
       throw new HttpError(400, "A malformed %-escape in the path");
     }
-    if (allowed.size === 0) return null;
-    const allow = [...new Set([...allowed, ...(allowed.has("GET") ? ["HEAD"] : []), "OPTIONS"])].join(", ");
+    if (allowed.length === 0) return null;
+    const allow = [...new Set([...allowed, ...(allowed.includes("GET") ? ["HEAD"] : []), "OPTIONS"])].join(", ");
     throw new HttpError(405, `${method} is not allowed here; ${allow} are`, { headers: { allow } });
   }
 }
@@ -378,7 +381,7 @@ export class App {
   delete = <P extends string>(path: P, handler: Handler<Params<P>>): this => this.#add("DELETE", path, handler);
   #add = (method: string, path: string, h: unknown): this => (this.#router.add(method, path, h as Handler), this);
   /** Answers one request: the middleware in order, then the route's handler. It never throws. */
-  async handle(req: Request): Promise<Response> {
+  handle = async (req: Request): Promise<Response> => {
     let called = -1;
     const next = async (i: number): Promise<Response> => {
       if (i <= called) throw new Error("A middleware called next() twice: call it once");
@@ -393,26 +396,24 @@ export class App {
       if (req.method === "OPTIONS" && err?.status === 405) return new Response(null, { ...err, status: 204 }); // Allow
       return Promise.resolve(err).then((e) => this.onError(e, req)).catch(errorResponse); // (onError may throw)
     });
-  }
+  };
   /** Answers a web Request with a web Response: what `Deno.serve(app.fetch)` and `deno serve` call. */
   fetch = async (web: globalThis.Request, info?: Deno.ServeHandlerInfo<Deno.NetAddr>): Promise<globalThis.Response> => {
     const body = web.body ? quiet(readAll(web.body, this.options.maxBodyBytes ?? LIMITS.maxBodyBytes)) : undefined;
     const req = new Request(web.method, web.url, { headers: web.headers, body, remoteAddr: info?.remoteAddr.hostname });
-    const res = await this.handle(req), bodiless = res.status === 204 || res.status === 304; // HEAD: Deno drops it
-    return new globalThis.Response((bodiless ? drop(res.body) : res.body) as BodyInit, res);
+    const res = await this.handle(req), [headers, type] = fieldsOf(res), { status } = res; // HEAD: Deno drops the body
+    const init: ResponseInit = { status, headers: headers ?? (type ? { "content-type": type } : {}) }; // no copy: +8%
+    return new globalThis.Response((status === 204 || status === 304 ? drop(res.body) : res.body) as BodyInit, init);
   };
   /** Serves the app on groundwork's own {@linkcode Server}; resolves once it is listening. */
   async listen(options: ServerOptions = {}): Promise<Server> {
-    const server = new Server((req) => this.handle(req), { ...this.options, ...options });
-    const { port } = await server.listen();
+    const server = new Server(this.handle, { ...this.options, ...options }), { port } = await server.listen();
     if (options.log !== false) console.error(`Listening on http://localhost:${port}/`);
     return server;
   }
 }
-async function readAll(stream: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array> { // within `limit`
-  const parts: Uint8Array[] = [];
-  for await (const part of stream) if ((limit -= parts[parts.push(part) - 1].length) < 0) throw new HttpError(413);
-  return concat(parts);
+async function readAll(stream: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array> { // 413 past `limit`
+  return concat(await Array.fromAsync(stream, (p) => (limit -= p.length) < 0 ? Promise.reject(new HttpError(413)) : p));
 }
 // ====================================================== 6. Server ==================================================
 /** Where a {@linkcode Server} listens, what it prints, and any {@linkcode LIMITS} to change. */
@@ -449,7 +450,6 @@ export class Server {
     this.#sweeper = (sweep(), setInterval(sweep, 200)); // (and a first time now)
     this.#accepting = (async () => {
       for await (const conn of listener) {
-        conn.setNoDelay(true); // a response is one write: send it now, don't let Nagle's algorithm hold it back
         const c = new Connection(conn, limits.idleTimeoutMs); // also how long a write may wait on the client
         const done = this.#serve(c, limits, trace, log).catch(unlessGone).then(() => c.flush()).catch(unlessGone);
         this.#connections.set(c, done.finally(() => (c.close(), this.#connections.delete(c))));
@@ -487,7 +487,7 @@ export class Server {
         res = errorResponse(err); // a malformed request: the bytes after it can't be trusted, so close after answering
       }
       const done = await send(c, res, head?.method ?? "GET", head?.http10 ?? false, keepAlive && !this.#closing, trace);
-      const ms = (performance.now() - started).toFixed(1); // the access log: one line per request
+      const ms = log && (performance.now() - started).toFixed(1); // the access log: one line per request
       if (log) console.error(`${head?.method} ${req?.path} ${res.status} ${done.sent}B ${ms}ms`);
       if (!done.keepAlive) return;
     }
