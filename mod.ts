@@ -77,7 +77,7 @@ class Connection {
       if ((fields ||= lf + 1) && lf - fields > maxFields + 1) throw new HttpError(431);
       if (++count > limits.maxHeaderCount + 1) throw new HttpError(431, "Too many header fields");
     }
-    if (this.#end - (fields || at) > (fields ? maxFields + 2 : maxLine + 1)) throw new HttpError(fields ? 431 : 414);
+    if (this.#end - (fields || at) > (fields ? maxFields + 3 : maxLine + 1)) throw new HttpError(fields ? 431 : 414);
   }
   async line(max: number, until: number, status = 400): Promise<string> { // the next line, without its CRLF
     let lf; // the first LF from #start on; one at or past #end is a stale byte, so: no line yet
@@ -403,7 +403,8 @@ export class App {
     const req = new Request(web.method, web.url, { headers: web.headers, body, remoteAddr: info?.remoteAddr.hostname });
     const res = await this.handle(req), [headers, type] = fieldsOf(res), { status } = res; // HEAD: Deno drops the body
     const init: ResponseInit = { status, headers: headers ?? (type ? { "content-type": type } : {}) }; // no copy: +8%
-    return new globalThis.Response((status === 204 || status === 304 ? drop(res.body) : res.body) as BodyInit, init);
+    const out = status === 204 || status === 304 ? drop(res.body) : res.body; // bytes: Deno adds text/plain to text
+    return new globalThis.Response((headers && typeof out === "string" ? encoder.encode(out) : out) as BodyInit, init);
   };
   /** Serves the app on groundwork's own {@linkcode Server}; resolves once it is listening. */
   async listen(options: ServerOptions = {}): Promise<Server> {
