@@ -381,7 +381,7 @@ export class App {
   delete = <P extends string>(path: P, handler: Handler<Params<P>>): this => this.#add("DELETE", path, handler);
   #add = (method: string, path: string, h: unknown): this => (this.#router.add(method, path, h as Handler), this);
   /** Answers one request: the middleware in order, then the route's handler. It never throws. */
-  handle = async (req: Request): Promise<Response> => {
+  handle = (req: Request): Promise<Response> => {
     let called = -1;
     const next = async (i: number): Promise<Response> => {
       if (i <= called) throw new Error("A middleware called next() twice: call it once");
@@ -392,7 +392,7 @@ export class App {
       req.params = route.params;
       return toResponse(await route.value(req), `The handler for ${req.method} ${req.path}`);
     };
-    return await next(0).catch((err) => { // OPTIONS asks which methods a path allows (RFC 9110 9.3.7): so does a 405
+    return next(0).catch((err) => { // OPTIONS asks which methods a path allows (RFC 9110 9.3.7): so does a 405
       if (req.method === "OPTIONS" && err?.status === 405) return new Response(null, { ...err, status: 204 }); // Allow
       return Promise.resolve(err).then((e) => this.onError(e, req)).catch(errorResponse); // (onError may throw)
     });
