@@ -138,7 +138,7 @@ function bodySize(fields: Fields, http10: boolean): number | "chunked" { // wher
     if (!/^chunked$/i.test(te)) throw new HttpError(501, `Transfer-Encoding "${te}" is not supported`);
     return "chunked";
   }
-  const values = [...new Set((cl ?? "0").split(",").map((value) => value.trim()))]; // "5, 5" is a 5 sent twice
+  const values = cl === undefined ? ["0"] : [...new Set(cl.split(",").map((v) => v.trim()))]; // "5, 5": 5 sent twice
   if (values.length > 1 || !/^\d{1,15}$/.test(values[0])) throw new HttpError(400, `Bad Content-Length "${cl}"`);
   return Number(values[0]);
 }
