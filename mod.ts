@@ -347,8 +347,7 @@ export type Handler<P = Record<string, string>> = (req: Request<P>) => Result | 
 export type Middleware = (req: Request, next: () => Promise<Response>) => Result | Promise<Result>;
 function errorResponse(err: unknown): Response { // an HttpError answers itself; anything else: a 500 saying no more
   if (err instanceof HttpError) return new Response(err.status < 500 ? err.message : STATUS_TEXT.get(err.status)!, err);
-  console.error(err); // the details stay in the server's log: a stack trace could help an attacker
-  return new Response("Internal Server Error", { status: 500 });
+  return (console.error(err), new Response("Internal Server Error", { status: 500 })); // the details: only in our log
 }
 function toResponse(out: Result | void, who: string): Response { // what a handler put out, as a Response
   if (out instanceof Response) return out;
@@ -399,7 +398,7 @@ export class App {
   };
   /** Answers a web Request with a web Response: what `Deno.serve(app.fetch)` and `deno serve` call. */
   fetch = async (web: globalThis.Request, info?: Deno.ServeHandlerInfo<Deno.NetAddr>): Promise<globalThis.Response> => {
-    const body = web.body ? quiet(readAll(web.body, this.options.maxBodyBytes ?? LIMITS.maxBodyBytes)) : undefined;
+    const body = web.body ? quiet(readAll(web, this.options.maxBodyBytes ?? LIMITS.maxBodyBytes)) : undefined;
     const req = new Request(web.method, web.url, { headers: web.headers, body, remoteAddr: info?.remoteAddr.hostname });
     const res = await this.handle(req), [headers, type] = fieldsOf(res), { status } = res; // HEAD: Deno drops the body
     const init: ResponseInit = { status, headers: headers ?? (type ? { "content-type": type } : {}) }; // no copy: +8%
@@ -413,8 +412,9 @@ export class App {
     return server;
   }
 }
-async function readAll(stream: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array> { // 413 past `limit`
-  return concat(await Array.fromAsync(stream, (p) => (limit -= p.length) < 0 ? Promise.reject(new HttpError(413)) : p));
+async function readAll(web: globalThis.Request, n: number): Promise<Uint8Array> { // the body, or 413 past `n` bytes
+  if (Number(web.headers.get("content-length") ?? NaN) <= n) return await web.bytes(); // hyper stops there: 1.5x faster
+  return concat(await Array.fromAsync(web.body!, (p) => (n -= p.length) < 0 ? Promise.reject(new HttpError(413)) : p));
 }
 // ====================================================== 6. Server ==================================================
 /** Where a {@linkcode Server} listens, what it prints, and any {@linkcode LIMITS} to change. */

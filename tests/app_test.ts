@@ -576,3 +576,19 @@ Deno.test("answers 500 when a handler returns the web's Response, naming the mis
   assert.equal(await bodyText(res), "Internal Server Error");
   assert.match(logged.join("\n"), /The handler for GET \/web returned a web Response: use groundwork's/);
 });
+
+Deno.test("app.fetch on Deno.serve reads a body with a Content-Length in one go, and refuses one over the limit", async () => {
+  const app = new App({ maxBodyBytes: 1000 }).post("/", async (req) => await req.bytes());
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, app.fetch);
+  try {
+    const url = `http://127.0.0.1:${server.addr.port}/`, body = new Uint8Array(1000).map((_, i) => i % 251);
+    const fits = await fetch(url, { method: "POST", body }); // fetch declares Content-Length: 1000
+    assert.equal(fits.status, 200);
+    assert.deepEqual(new Uint8Array(await fits.arrayBuffer()), body);
+    const over = await fetch(url, { method: "POST", body: new Uint8Array(1001) });
+    assert.equal(over.status, 413);
+    await over.body?.cancel();
+  } finally {
+    await server.shutdown();
+  }
+});
