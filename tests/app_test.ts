@@ -592,3 +592,14 @@ Deno.test("app.fetch on Deno.serve reads a body with a Content-Length in one go,
     await server.shutdown();
   }
 });
+
+Deno.test("app.fetch reads a body in one go only for a well-formed Content-Length within the limit", async () => {
+  const app = new App({ maxBodyBytes: 1000 }).post("/", async (req) => (await req.bytes()).length);
+  for (const length of ["", "-1", "1e3", "0x10"]) { // not digits: the body is streamed, and held to the limit
+    const web = new globalThis.Request("http://localhost/", { method: "POST", body: "x".repeat(2000) });
+    web.headers.set("content-length", length);
+    const res = await app.fetch(web);
+    assert.equal(res.status, 413, `Content-Length ${JSON.stringify(length)}`);
+    await res.body?.cancel();
+  }
+});

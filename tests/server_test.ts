@@ -879,3 +879,45 @@ Deno.test("close() lets a response being written finish: a slow reader gets all 
     await (closing ?? s.close());
   }
 });
+
+Deno.test("keeps accepting after clients that reset their connections before the server accepts them", async () => {
+  // A connection reset before accept() makes the accept fail ("not connected"): one such client once stopped all
+  // accepting. The server is kept busy while another process connects and resets, so that the accepts come after.
+  const s = await start((req) => {
+    for (const end = Date.now() + (req.path === "/busy" ? 1000 : 0); Date.now() < end;); // blocks the event loop
+    return new Response("still here");
+  });
+  try {
+    const resets = `import net from "node:net";
+      await new Promise((ok) => setTimeout(ok, 200));
+      for (let i = 0; i < 5; i++) {
+        const socket = net.connect(${s.port}, "127.0.0.1");
+        await new Promise((ok) => socket.on("connect", () => ok(socket.resetAndDestroy())));
+      }`;
+    const child = new Deno.Command(Deno.execPath(), { args: ["eval", resets], stdout: "null", stderr: "null" }).spawn();
+    await raw(s.port, get("/busy"), { responses: 1 }); // the child resets its connections while this one is answered
+    assert.equal((await child.status).success, true);
+    const { responses } = await within(raw(s.port, get("/"), { responses: 1 }), 5000, "an answer after the resets");
+    assert.equal(responses[0]?.body, "still here");
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("after a 1 MiB body, a head that comes byte by byte is found among the bytes read", async () => {
+  // The buffer stays big after a big body, with stale bytes (an LF among them) past the ones read: the search for the
+  // head's end must stop at the bytes read (past them, it was right but scanned a MiB for every byte that came).
+  const s = await start(async (req) => new Response(`${req.path} ${(await req.bytes()).length}`), {
+    maxBodyBytes: 2 ** 21,
+  });
+  const client = await Client.connect(s.port);
+  try {
+    const body = "x".repeat(2 ** 20 - 1) + "\n";
+    await client.send(`POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}G`);
+    for (const byte of "ET /next HTTP/1.1\r\nHost: x\r\n\r\n") await client.send(byte); // one write per byte
+    assert.deepEqual((await client.next(2)).map((r) => r.body), [`/big ${body.length}`, "/next 0"]);
+  } finally {
+    client.close();
+    await s.close();
+  }
+});
