@@ -448,7 +448,7 @@ export class Server {
     this.#sweeper = (sweep(), setInterval(sweep, 200)); // (and a first time now)
     this.#accepting = (async () => {
       for (let conn; !this.#closing;) {
-        if (!(conn = await listener.accept().catch(pause))) continue; // it failed (the client gone already, no fd left)
+        if (!(conn = await listener.accept().catch(backoff))) continue; // a failed one (a reset, no fds left) stops nothing
         conn.setNoDelay(true); // a small write after a big one must not wait for an ACK (Nagle's algorithm: 40 ms)
         const c = new Connection(conn, limits.idleTimeoutMs); // also how long a write may wait on the client
         const done = this.#serve(c, limits, trace, log).catch(unlessGone).then(() => c.flush()).catch(unlessGone);
@@ -494,7 +494,7 @@ export class Server {
   }
 }
 const unlessGone = (err: unknown) => GONE.test((err as Error)?.name) || console.error("groundwork: failed:", err);
-const pause = (err: unknown) => unlessGone(err) ? undefined : new Promise<void>((ok) => setTimeout(ok, 50)); // logged
+const backoff = (err: unknown) => unlessGone(err) ? undefined : new Promise<void>((ok) => setTimeout(ok, 50)); // logged
 function env(name: string): string | undefined { // if allowed, and never with a prompt: --allow-net alone must run
   if (Deno.permissions.querySync?.({ name: "env", variable: name }).state === "granted") return Deno.env.get(name);
 }
