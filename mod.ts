@@ -448,7 +448,7 @@ export class Server {
     this.#sweeper = (sweep(), setInterval(sweep, 200)); // (and a first time now)
     this.#accepting = (async () => {
       for (let conn; !this.#closing;) {
-        if (!(conn = await listener.accept().catch(backoff))) continue; // a failed one (a reset, no fds left) stops nothing
+        if (!(conn = await listener.accept().catch(backoff))) continue; // one failing (a reset, no fds) ends nothing
         conn.setNoDelay(true); // a small write after a big one must not wait for an ACK (Nagle's algorithm: 40 ms)
         const c = new Connection(conn, limits.idleTimeoutMs); // also how long a write may wait on the client
         const done = this.#serve(c, limits, trace, log).catch(unlessGone).then(() => c.flush()).catch(unlessGone);
