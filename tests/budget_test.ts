@@ -17,6 +17,12 @@ Deno.test("mod.ts has at most 500 lines", async () => {
   assert.ok(lines <= 500, `mod.ts has ${lines} lines: ${lines - 500} over the budget`);
 });
 
+Deno.test("mod.ts keeps every line within 120 columns, comments too (deno fmt leaves long comments as they are)", async () => {
+  const lines = (await Deno.readTextFile(MOD)).split("\n");
+  const long = lines.flatMap((line, i) => line.length > 120 ? [`line ${i + 1}: ${line.length} columns`] : []);
+  assert.deepEqual(long, []);
+});
+
 Deno.test("mod.ts passes `deno doc --lint`: every export is documented", async () => {
   const { code, stdout, stderr } = await deno("doc", "--lint", "mod.ts");
   assert.equal(code, 0, stdout + stderr);
