@@ -454,7 +454,7 @@ export class Server {
         const done = this.#serve(c, limits, trace, log).catch(unlessGone).then(() => c.flush()).catch(unlessGone);
         this.#connections.set(c, done.finally(() => (c.close(), this.#connections.delete(c))));
       }
-    })();
+    })().catch(unlessGone); // (nothing above should throw; if it does, it is logged, not a crash)
     return Promise.resolve(this.addr = listener.addr);
   }
   /** Stops gracefully: it accepts no more, lets the requests in flight finish, and closes idle connections. */
