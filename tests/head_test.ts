@@ -1,6 +1,6 @@
 // The request head, scanned in the buffer: its limits to the byte, heads split at awkward places, pipelining, a bare LF
 // hidden behind a body's last CR, heads that never end. Then the Response.headers and app.fetch changes that came
-// with it, and streams on a kept-alive connection now that Nagle's algorithm is turned off only for streams.
+// with it, and streams on a kept-alive connection between plain answers.
 import assert from "node:assert/strict";
 import { App, type Request, Response, type ServerOptions } from "../mod.ts";
 import { Client, encoder, get, type Parsed, raw, sleep, start, within } from "./helpers.ts";
