@@ -51,8 +51,7 @@ class Connection {
   #end = 0;
   #out = new Uint8Array(this.#buf.buffer, 2048); // what we owe: #out[0, #owed) (one allocation for both: 7% less)
   #owed = 0;
-  #flushes = 0;
-  constructor(readonly conn: Deno.TcpConn, readonly idleMs: number) {}
+  constructor(readonly conn: Deno.TcpConn, readonly idleMs: number, private writes = 0) {} // writes: to the socket
   buffered = (): number => this.#end - this.#start;
   async fill(until: number, idle = false): Promise<boolean> { // waits until `until` for bytes; false: the client closed
     const late = (err: unknown) => Promise.reject(this.closed && !idle ? new HttpError(408, "Too slow") : err);
@@ -100,9 +99,10 @@ class Connection {
     return this.#owed += encoder.encodeInto(data, this.#out.subarray(this.#owed)).written; // no new buffer each time
   }
   async flush(): Promise<void> { // all we owe; a client that won't read is cut off like a slow one
-    if (this.#flushes++ === 1) this.conn.setNoDelay(true); // Nagle could delay a 2nd write 40 ms; a 1st needs no call
     this.deadline = Date.now() + this.idleMs;
-    for (let at = 0; at < this.#owed;) at += await this.conn.write(this.#out.subarray(at, this.#owed)); // or a part
+    for (let at = 0; at < this.#owed; at += await this.conn.write(this.#out.subarray(at, this.#owed))) { // or a part
+      if (this.writes++ === 1) this.conn.setNoDelay(true); // before a 2nd write: Nagle's algorithm could hold it 40 ms
+    }
     [this.#owed, this.#out, this.deadline] = [0, this.#out.length > 131072 ? new Uint8Array(0) : this.#out, Infinity];
   }
   close = (): boolean => this.closed ||= (this.conn.close(), true); // once: the sweeper and Server.close() may both try
