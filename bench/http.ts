@@ -51,6 +51,8 @@ function reuse(port: number, servers: string): string[] {
 }
 const SERVERS: Launcher[] = [
   { id: "raw", name: "raw Deno.serve", args: run("raw.ts") },
+  // The least a server on Deno.listen can do (no checks at all): how far the own Server could ever get.
+  { id: "floor", name: "floor: minimal Deno.listen server", args: run("floor.ts") },
   { id: "groundwork", name: "groundwork Server", args: run("groundwork.ts") },
   // The same, with V8's young generation capped at 4 MiB a half. Under load V8 grows it to its maximum (32 MiB a half
   // in Deno 2.9), because every scavenge finds each open connection's state alive (its pending read, its async
@@ -344,6 +346,20 @@ function targets(rows: Row[]): string {
     : "";
 }
 
+/** How far from raw Deno.serve a server on Deno.listen can get at all, and where groundwork's own Server stands. */
+function floor(rows: Row[]): string {
+  const find = (workload: string, id: string) => rows.find((r) => r.workload.id === workload && r.launcher.id === id);
+  const lines = WORKLOADS.flatMap((w) => {
+    const [raw, bottom, own] = ["raw", "floor", "groundwork"].map((id) => find(w.id, id));
+    if (!raw || !bottom || !own) return [];
+    const ratios = [bottom.rps / raw.rps, own.rps / bottom.rps, own.cpuUs - bottom.cpuUs].map((x) => fmt(x, 2));
+    return [`| ${w.name} | ${ratios.join(" | ")} |`];
+  });
+  const head =
+    "| Workload | floor / raw Deno.serve, req/s | groundwork Server / floor, req/s | CPU µs/req over the floor |";
+  return lines.length ? [head, "|---|--:|--:|--:|", ...lines].join("\n") : "";
+}
+
 /**
  * Copies mod.ts and the servers (with deno.json and deno.lock, so Hono resolves to the same version) to a temporary
  * folder, and returns the servers' folder there. mod.ts may change while the benchmark runs, e.g. an editor saving
@@ -401,6 +417,12 @@ const HOW_TO_READ = `## How to read this
   young generation small. By default V8 grows it, up to 32 MiB a half in Deno 2.9, once the bytes that survive its
   scavenges add up to its size; with groundwork, each open connection's state (its pending read, its suspended async
   functions, about 2 KB) survives every scavenge, while Deno.serve keeps that state in Rust and nothing survives.`;
+
+const FLOOR_NOTE =
+  `The floor (bench/servers/floor.ts) answers the same four routes on Deno.listen with as little work as
+a server can do: no checks, no limits, no timeouts, no objects per request, one reused output buffer. What separates
+it from raw Deno.serve is the cost of serving from JavaScript at all; what separates groundwork's own Server from it
+is groundwork's own work per request (checking the head, the Request and Response, routing, middleware, promises).`;
 
 // ====================================================== Main =======================================================
 
@@ -464,6 +486,7 @@ if (import.meta.main) {
     HOW_TO_READ,
     ...(rows.length ? ["", "## HTTP: one server process each", "", table(rows, raw, "raw")] : []),
     ...(rows.length && targets(rows) ? ["", "### Against the targets of issue 4", "", targets(rows)] : []),
+    ...(rows.length && floor(rows) ? ["", "### The floor", "", FLOOR_NOTE, "", floor(rows)] : []),
     ...(multicore.length
       ? [
         "",
