@@ -1,5 +1,4 @@
-/**
- * groundwork: a web framework for Deno from the TCP socket up, in one file to read the way a request travels:
+/** groundwork: a web framework for Deno from the TCP socket up, in one file to read the way a request travels:
  * 1. Status codes and HttpError: how every layer says "no".
  * 2. Bytes to Request: a buffered connection, the request head, the body and its framing.
  * 3. Response to bytes: what handlers return, and how it goes back on the wire.
@@ -51,7 +50,7 @@ class Connection {
   #end = 0;
   #out = new Uint8Array(this.#buf.buffer, 2048); // what we owe: #out[0, #owed) (one allocation for both: 7% less)
   #owed = 0;
-  constructor(readonly conn: Deno.TcpConn, readonly idleMs: number, private writes = 0) {} // writes: to the socket
+  constructor(readonly conn: Deno.TcpConn, readonly idleMs: number, private writes = 0) {} // writes: how many so far
   buffered = (): number => this.#end - this.#start;
   async fill(until: number, idle = false): Promise<boolean> { // waits until `until` for bytes; false: the client closed
     const late = (err: unknown) => Promise.reject(this.closed && !idle ? new HttpError(408, "Too slow") : err);
@@ -99,9 +98,10 @@ class Connection {
     return this.#owed += encoder.encodeInto(data, this.#out.subarray(this.#owed)).written; // no new buffer each time
   }
   async flush(): Promise<void> { // all we owe; a client that won't read is cut off like a slow one
-    this.deadline = Date.now() + this.idleMs;
-    for (let at = 0; at < this.#owed; at += await this.conn.write(this.#out.subarray(at, this.#owed))) { // or a part
-      if (this.writes++ === 1) this.conn.setNoDelay(true); // before a 2nd write: Nagle's algorithm could hold it 40 ms
+    this.deadline = Date.now() + this.idleMs; // Nagle's algorithm delays a short segment while sent bytes await an ACK
+    for (let at = 0; at < this.#owed; this.writes++) { // (40 ms or more), so: off before a 2nd write or a long 1st one
+      if (this.writes === 1 || (!this.writes && this.#owed - at > 536)) this.conn.setNoDelay(true); // 536: least MSS
+      at += await this.conn.write(this.#out.subarray(at, this.#owed)); // all, or a part; one short write: no extra call
     }
     [this.#owed, this.#out, this.deadline] = [0, this.#out.length > 131072 ? new Uint8Array(0) : this.#out, Infinity];
   }

@@ -260,8 +260,16 @@ Deno.test("sends a 300 KB byte body, a 300 KB text body, then a small one, byte-
   }
 });
 
-Deno.test("turns Nagle's algorithm off before a connection's second write, and never for a one-write connection", async () => {
-  const s = await start((req) => new Response(req.path === "/stream" ? streamOf("a", "b") : "hi"));
+Deno.test("turns Nagle's algorithm off before a second write or a first long one, never for one short write", async () => {
+  const s = await start((req) =>
+    new Response(
+      req.path === "/stream"
+        ? streamOf("a", "b")
+        : req.path === "/big"
+        ? "x".repeat(8 << 20)
+        : "hi".repeat(+(req.query.get("n") ?? 1)),
+    )
+  );
   const probe = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
   const proto = Object.getPrototypeOf(probe), { write, setNoDelay } = proto; // the class of every TCP connection
   probe.close();
@@ -275,7 +283,7 @@ Deno.test("turns Nagle's algorithm off before a connection's second write, and n
     if (ours(this)) events.push(`setNoDelay(${on})`);
     return setNoDelay.call(this, on);
   };
-  try { // without TCP_NODELAY, a write after a write may wait up to 40 ms for the client's ACK; a lone one cannot
+  try { // without TCP_NODELAY, a write after a write may wait 40 ms for an ACK, as may the tail of a long first one
     const short = await raw(s.port, get("/", "Connection: close"));
     assert.equal(short.responses[0]?.body, "hi");
     assert.deepEqual(events.splice(0), ["write"], "one answer, one write, no extra system call");
@@ -292,6 +300,18 @@ Deno.test("turns Nagle's algorithm off before a connection's second write, and n
     const streamed = await raw(s.port, get("/stream", "Connection: close"));
     assert.equal(streamed.responses[0]?.body, "ab");
     assert.deepEqual(events.slice(0, 3), ["write", "setNoDelay(true)", "write"], "a stream: its head, then chunks");
+    events.length = 0; // a first answer longer than a TCP segment can be (536 bytes at the least): its tail could wait
+    const long = await raw(s.port, get("/?n=300", "Connection: close"));
+    assert.equal(long.responses[0]?.body.length, 600);
+    assert.deepEqual(events.splice(0), ["setNoDelay(true)", "write"], "one long answer: off before its write");
+    events.length = 0; // a first answer bigger than the socket's send buffer: one flush, several writes
+    const big = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
+    await big.write(encoder.encode(get("/big", "Connection: close")));
+    await sleep(100); // not reading yet: the server's first write fills the socket's buffers, the rest must wait
+    const bytes = await new globalThis.Response(big.readable).bytes();
+    assert.ok(bytes.length > 8 << 20, `${bytes.length}`);
+    assert.deepEqual(events.slice(0, 2), ["setNoDelay(true)", "write"], "a long first write");
+    assert.ok(events.filter((e) => e === "write").length > 1, `one flush, several writes: ${events.join(", ")}`);
   } finally {
     [proto.write, proto.setNoDelay] = [write, setNoDelay];
     await s.close();

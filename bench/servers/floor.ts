@@ -20,8 +20,8 @@ function route(method: string, path: string): [string, string, string] {
 }
 
 async function serve(conn: Deno.TcpConn): Promise<void> {
-  const memory = new Uint8Array(4096); // one allocation for both buffers; each answer is one write after a read, so
-  let input = memory.subarray(0, 2048), out = memory.subarray(2048), end = 0, close = false; // Nagle never waits
+  const memory = new Uint8Array(4096); // one allocation for both buffers
+  let input = memory.subarray(0, 2048), out = memory.subarray(2048), end = 0, close = false, writes = 0;
   while (!close) {
     if (end === input.length) input = grow(input, end, 2 * input.length); // a big body: room for it
     const n = await conn.read(input.subarray(end));
@@ -44,7 +44,10 @@ async function serve(conn: Deno.TcpConn): Promise<void> {
       if (!text) out.set(view.subarray(bodyAt, bodyAt + length), owed), owed += length; // the echo
       start = bodyAt + length;
     }
-    for (let at = 0; at < owed;) at += await conn.write(out.subarray(at, owed));
+    for (let at = 0; at < owed; writes++) { // as groundwork does: Nagle's algorithm off before a 2nd write or a long 1st
+      if (writes === 1 || (writes === 0 && owed - at > 536)) conn.setNoDelay(true);
+      at += await conn.write(out.subarray(at, owed));
+    }
     input.copyWithin(0, start, end);
     end -= start;
   }
