@@ -48,7 +48,7 @@ class Connection {
   #buf: Uint8Array = new Uint8Array(4096).subarray(0, 2048); // 2 KiB: most heads fit (4 would cost 6% on a short one)
   #start = 0; // the unread bytes are #buf[#start, #end)
   #end = 0;
-  #out = new Uint8Array(this.#buf.buffer, 2048); // what we owe: #out[0, #owed) (one allocation for both: 7% less)
+  #out = new Uint8Array(this.#buf.buffer, 2048); // what we owe, #out[0, #owed): #buf's other half (one allocation: -7%)
   #owed = 0;
   constructor(readonly conn: Deno.TcpConn, readonly idleMs: number, private writes = 0) {} // writes: how many so far
   buffered = (): number => this.#end - this.#start;
@@ -108,7 +108,7 @@ class Connection {
   close = (): boolean => this.closed ||= (this.conn.close(), true); // once: the sweeper and Server.close() may both try
 }
 function concat(parts: Uint8Array[], size = parts.reduce((n, p) => n + p.length, 0), out = new Uint8Array(size)) {
-  return (parts.reduce((at, part) => (out.set(part, at), at + part.length), 0), out); // `size` may leave room
+  return (parts.reduce((at, part) => (out.set(part, at), at + part.length), 0), out); // (`out` is a local)
 }
 type Fields = Record<string, string>; // by lowercase name; a repeated field's values joined by ", " as Headers.get does
 type Head = { lines: string[]; method: string; url: URL; fields: Fields; http10: boolean; size: number | "chunked" };
