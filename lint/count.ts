@@ -125,7 +125,7 @@ function startsExpression(token: string, afterDot: boolean): boolean {
   return false;
 }
 
-/** The index just past the string literal that starts at `start` (or past its line, if unclosed). */
+/** The index just past the string literal that starts at `start` (past its line, if unclosed). */
 function skipString(text: string, start: number): number {
   const quote = text[start];
   let i = start + 1;
@@ -218,7 +218,7 @@ export function countLines(text: string, comments: Range[] = commentRanges(text)
   return counts;
 }
 
-/** The code lines, each without indentation or trailing comment (comment-only lines are left out). */
+/** The code lines, each without indentation or trailing comment (comment lines left out). */
 export function codeLines(text: string, comments: Range[] = commentRanges(text)): CodeLine[] {
   const lines = linesOf(withoutComments(text, comments));
   return lines.flatMap((line, index) => {

@@ -19,7 +19,8 @@ const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);
 
 /** Whether the file is one the rules hold for: the root's `mod.ts`, or a file under `extras/`. */
 export function isStudyText(filename: string): boolean {
-  const path = filename.startsWith("file:") ? decodeURIComponent(new URL(filename).pathname) : filename;
+  const isUrl = filename.startsWith("file:");
+  const path = isUrl ? decodeURIComponent(new URL(filename).pathname) : filename;
   if (!path.startsWith(ROOT)) return false;
   const inside = path.slice(ROOT.length);
   return inside === "mod.ts" || inside.startsWith("extras/");
@@ -75,7 +76,7 @@ function holder(node: Node): Node | undefined {
   return parent;
 }
 
-/** The node's parent; undefined for the Program (whose `parent` is null, though its type has none). */
+/** The node's parent; undefined for the Program (its `parent` is null; its type has none). */
 function parentOf(node: Node): Node | undefined {
   return "parent" in node ? (node.parent as Node | null) ?? undefined : undefined;
 }
@@ -147,8 +148,10 @@ const noMultiAssignDestructuring = studyRule((context) => {
       if (left === "ArrayPattern" || left === "ObjectPattern") context.report({ node, message });
     },
     "ForOfStatement, ForInStatement"(node: Deno.lint.ForOfStatement | Deno.lint.ForInStatement) {
-      const left = node.left.type;
-      if (left === "ArrayPattern" || left === "ObjectPattern") context.report({ node: node.left, message });
+      const left = node.left;
+      if (left.type === "ArrayPattern" || left.type === "ObjectPattern") {
+        context.report({ node: left, message });
+      }
     },
   };
 });
@@ -159,7 +162,7 @@ const noNestedTernary = studyRule((context) => ({
     if (holder(node)?.type !== "ConditionalExpression") return;
     context.report({
       node,
-      message: "Use an `if`/`else` chain (or a small function that returns) instead of a nested `? :`",
+      message: "Use an `if`/`else` chain (or a function that returns) instead of a nested `? :`",
     });
   },
 }));
@@ -192,7 +195,7 @@ const noWorkInLoopHeader = studyRule((context) => {
     reported.add(loop);
     context.report({
       node: loop,
-      message: "Do the work (await, assign) in the loop's body; the header only tests, e.g. `while (true)`",
+      message: "Do the work (await, assign) in the loop's body; the header only tests",
     });
   }
   return {
@@ -200,7 +203,8 @@ const noWorkInLoopHeader = studyRule((context) => {
       node: Deno.lint.ForStatement | Deno.lint.WhileStatement,
     ) {
       if (!isEmptyBody(node.body)) return;
-      context.report({ node, message: "Give the loop a body that does the work; the header only tests" });
+      const message = "Give the loop a body that does the work; the header only tests";
+      context.report({ node, message });
     },
     AwaitExpression: checkTest,
     AssignmentExpression: checkTest,
@@ -251,7 +255,7 @@ const noComputedDefaultParam = studyRule((context) => ({
     if (!isParameterDefault(node) || isPlainValue(node.right)) return;
     context.report({
       node: node.right,
-      message: "Compute it in the body: give the parameter a plain default (or `?`), then work it out",
+      message: "Compute it in the body: give the parameter a plain default (or `?`) instead",
     });
   },
 }));
@@ -262,7 +266,7 @@ const noStaticBlock = studyRule((context) => ({
   StaticBlock(node) {
     context.report({
       node,
-      message: "Set it up with a top-level statement or a field initializer instead of a `static {}` block",
+      message: "Set it up in a top-level statement or a field initializer, not a `static {}` block",
     });
   },
 }));
@@ -271,7 +275,8 @@ const noStaticBlock = studyRule((context) => ({
 const oneDeclarationPerLine = studyRule((context) => ({
   VariableDeclaration(node) {
     if (node.declarations.length < 2 || inForHeader(node)) return;
-    context.report({ node, message: `Declare one variable per \`${node.kind}\`, each on a line of its own` });
+    const message = `Declare one variable per \`${node.kind}\`, each on a line of its own`;
+    context.report({ node, message });
   },
 }));
 
@@ -310,17 +315,16 @@ function commentsOf(context: Context, node: Node): string[] {
 
 // STYLE.md rule 6: methods are methods. A field that holds a function is for something meant to
 // be replaced (`app.notFound = ...`) or passed around (`Deno.serve(app.fetch)`), and says so.
+const FUNCTION_FIELD_MESSAGE = "Write it as a method; a field holding a function is only for " +
+  "something meant to be replaced or passed around, and its comment says which";
+
 const functionFieldsSayWhy = studyRule((context) => ({
   PropertyDefinition(node) {
     if (node.value === null) return;
     const value = withoutTypes(node.value).type;
     if (value !== "ArrowFunctionExpression" && value !== "FunctionExpression") return;
     if (commentsOf(context, node).some((comment) => SAYS_WHY.test(comment))) return;
-    context.report({
-      node,
-      message: "Write it as a method; a field holding a function is only for something meant to be " +
-        "replaced or passed around, and its comment says which",
-    });
+    context.report({ node, message: FUNCTION_FIELD_MESSAGE });
   },
 }));
 
@@ -338,7 +342,8 @@ const shortTrailingComment = studyRule((context) => ({
       const codeBefore = code.slice(lineStart(text, start), start).trim() !== "";
       const firstLine = text.slice(start, end).split("\n")[0];
       if (!codeBefore || [...firstLine].length <= MAX_TRAILING_COMMENT) continue;
-      context.report({ range: comment.range, message: "Put the why on its own line above the step" });
+      const message = "Put the why on its own line above the step";
+      context.report({ range: comment.range, message });
     }
   },
 }));
