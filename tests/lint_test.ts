@@ -71,6 +71,7 @@ Deno.test("every message is a sentence-case instruction without a final period",
 Deno.test("no-comma-operator: reports a comma between steps, not a for header's two counters", () => {
   assertReported("no-comma-operator", [
     "a(), b();",
+    "a = 1, b = 2;",
     "const x = (a(), b());",
     "function f() { return (a(), b); }",
     "for (let i = 0; i < n; i++) g(), h();",
@@ -103,6 +104,8 @@ Deno.test("no-assign-in-expression: reports an assignment or ++ used as a value,
   ]);
   assertNotReported("no-assign-in-expression", [
     "x = 1;",
+    // Two steps joined by a comma: no-comma-operator reports that, and it is the one thing to fix.
+    "a = 1, b = 2;",
     "class C { #owed = 0; f() { this.#owed += data.length; } }",
     "x ||= 2;",
     "x ??= new Headers();",
