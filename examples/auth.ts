@@ -13,6 +13,7 @@
 // with the 403 and 429 they answer.
 import { parseArgs } from "node:util";
 import { type CookieOptions, deleteCookie, getSignedCookie, setSignedCookie } from "../extras/cookies.ts";
+import { ipBan, rateLimit } from "../extras/limit.ts";
 import { App, type Handler, HttpError, type Request, Response } from "../mod.ts";
 
 const flags = parseArgs({
@@ -201,33 +202,12 @@ function loginRequired(role: Role | null, page: (user: User) => string): Handler
 
 // ====================================================== The app ====================================================
 
-const banned = new Set(flags.ban);
+const banned = new Set(flags.ban); // a Set: it could grow while the server runs, say after too many failed logins
 const RATE = positive("rate"), WINDOW_MS = positive("window-seconds") * 1000;
-const windows = new Map<string, { start: number; count: number }>(); // address -> its current window
 
 export const app = new App()
-  .use((req, next) => { // first, as it is the cheapest: a banned address gets no further
-    if (banned.has(req.remoteAddr)) throw new HttpError(403, "Your address is banned");
-    return next();
-  })
-  .use((req, next) => { // a fixed window: RATE requests per address, counted afresh every WINDOW_MS
-    const now = Date.now();
-    let window = windows.get(req.remoteAddr);
-    if (!window || now - window.start >= WINDOW_MS) {
-      // Every address that calls adds an entry, so sweep out the stale ones before the map grows without bound.
-      if (windows.size >= 10_000) {
-        for (const [address, { start }] of windows) if (now - start >= WINDOW_MS) windows.delete(address);
-      }
-      windows.set(req.remoteAddr, window = { start: now, count: 0 });
-    }
-    if (++window.count > RATE) {
-      const retryAfter = String(Math.ceil((window.start + WINDOW_MS - now) / 1000)); // in seconds, as HTTP counts
-      throw new HttpError(429, `Over ${RATE} requests: wait ${retryAfter} s`, {
-        headers: { "retry-after": retryAfter },
-      });
-    }
-    return next();
-  })
+  .use(ipBan({ banned })) // first, as it is the cheapest: a banned address gets no further (403)
+  .use(rateLimit({ windowMs: WINDOW_MS, max: RATE })) // RATE requests per address, counted afresh every WINDOW_MS
   .get("/login", () => Response.html(loginPage()))
   .post("/login", async (req) => {
     const form = await req.form(), field = (name: string) => String(form.get(name) ?? "");
