@@ -74,6 +74,8 @@ export function rateLimit(options: RateLimitOptions): Middleware {
   const maxClients = options.maxClients ?? MAX_CLIENTS;
   if (!(windowMs > 0)) throw new RangeError(`windowMs ${windowMs} is not positive: try 60_000`);
   if (!(Number.isInteger(max) && max > 0)) throw new RangeError(`max ${max} is not an integer > 0`);
+  const room = Number.isInteger(maxClients) && maxClients > 0;
+  if (!room) throw new RangeError(`maxClients ${maxClients} is not an integer > 0`);
 
   // A Map keeps the order in which keys were set, and a window is set as it starts: oldest first.
   const windows = new Map<string, Window>();

@@ -65,9 +65,9 @@ type Range = { start: number; end: number };
  * The file at `path` as a response, streamed from disk: its type from its extension (unless
  * `init.headers` has one), Content-Length, ETag and Last-Modified. With `req`, a GET or HEAD is
  * answered 304 if the client's copy is current (If-None-Match, If-Modified-Since), and 206 with
- * part of the file for a Range (or 416, with `Content-Range: bytes *\/size`). A missing file, or
- * a folder, is HttpError 404. `path` is used as given: never pass it a URL's path unchecked
- * (that is what {@linkcode serveStatic} is for).
+ * part of the file for a Range (or 416, with a Content-Range that gives the size). A missing
+ * file, or a folder, is HttpError 404. `path` is used as given: never pass it a URL's path
+ * unchecked (that is what {@linkcode serveStatic} is for).
  * @example One file on one route
  * ```ts
  * import { App } from "@groundwork/groundwork";
