@@ -4,9 +4,9 @@
 // Then open http://localhost:8000/ and log in as ada / lovelace (an admin) or bob / builder. The API:
 //   curl -u bob:builder localhost:8000/api/me                  (HTTP Basic: the password on every request)
 //   curl -u bob:builder -X POST localhost:8000/api/token        (a token, then: curl -H "Authorization: Bearer T" ...)
-// Options: --port 8080 (name that port in --allow-net too); --secret S (else a random one: a restart logs everyone
-// out); --session-seconds 3600; --ban 1.2.3.4 (again for more); --rate 100 --window-seconds 60 (requests allowed per
-// address per window).
+// Options: --port 8080 (name that port in --allow-net too); --secret S (32 bytes or more; else a random one: a restart
+// logs everyone out); --session-seconds 3600; --ban 1.2.3.4 (again for more); --rate 100 --window-seconds 60 (requests
+// allowed per address per window).
 // What to look at, in order: how a password is stored (a slow hash with its own salt) and checked (in constant time);
 // how a cookie is signed (an HMAC, by extras/cookies.ts) so that the browser holds it but can't change it; why logout
 // also needs the server; why the API's 401 carries WWW-Authenticate; and the two middleware in front (extras/limit.ts),

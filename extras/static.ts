@@ -103,7 +103,7 @@ export async function fileResponse(
       return new Response(file.readable, { status: init.status, headers }, type);
     }
 
-    // Part of the file: from its start, and no further than its end (RFC 9110 14.4).
+    // Part of the file: from its start to its end, both included (RFC 9110 14.1.2, 14.4).
     const length = range.end - range.start + 1;
     await file.seek(range.start, Deno.SeekMode.Start);
     headers.set("content-range", `bytes ${range.start}-${range.end}/${info.size}`);
@@ -174,6 +174,7 @@ function rangeOf(req: Request, headers: Headers, size: number): Range | null {
   // A 416 says how big the file is, so that the client can ask again (RFC 9110 15.5.17).
   const why = `Range ${JSON.stringify(field)} is not within the ${size} bytes`;
   const refusal = new HttpError(416, why, { headers: { "content-range": `bytes */${size}` } });
+  // Malformed ("bytes=abc", "bytes=-", "bytes=1-2-3"): no range to serve.
   if (first === "" && last === "") throw refusal;
   if (first === "") {
     // A suffix: the last n bytes, or all of a shorter file; none of an empty one.

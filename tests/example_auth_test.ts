@@ -278,3 +278,7 @@ Deno.test("auth example: past --rate requests in a window, 429 with Retry-After 
     await server.stop();
   }
 });
+
+Deno.test("auth example: a --secret under 32 bytes stops it at start-up, saying how long it must be", async () => {
+  await assert.rejects(startAuth("--secret", "hunter2"), /--secret has 7 bytes: give it 32 or more/);
+});
