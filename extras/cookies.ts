@@ -16,7 +16,15 @@
  */
 import type { Request, Response } from "../mod.ts";
 
-/** The attributes of a Set-Cookie line (RFC 6265 4.1.2), e.g. `{ path: "/", httpOnly: true }`. */
+/**
+ * The attributes of a Set-Cookie line (RFC 6265 4.1.2).
+ * @example A session cookie's attributes
+ * ```ts
+ * import type { CookieOptions } from "@groundwork/groundwork/cookies";
+ *
+ * const session: CookieOptions = { path: "/", httpOnly: true, secure: true, sameSite: "Lax" };
+ * ```
+ */
 export type CookieOptions = {
   /** Seconds until the browser drops it (0: now); without it or `expires`, when it closes. */
   maxAge?: number;

@@ -16,10 +16,32 @@
  */
 import { HttpError, type Middleware, type Request, Response } from "../mod.ts";
 
-/** Decides whether a page from `origin` may call, e.g. `(origin) => tenants.has(origin)`. */
+/**
+ * Decides whether a page from `origin` (as the browser sent it) may call.
+ * @example The origins of the tenants a server knows
+ * ```ts
+ * import type { OriginCheck } from "@groundwork/groundwork/cors";
+ *
+ * const tenants = new Set(["https://a.example.com", "https://b.example.com"]);
+ * const isTenant: OriginCheck = (origin) => tenants.has(origin);
+ * ```
+ */
 export type OriginCheck = (origin: string, req: Request) => boolean | Promise<boolean>;
 
-/** Who may call, and with what, e.g. `{ origin: "https://app.example.com", credentials: true }`. */
+/**
+ * Who may call, and with what.
+ * @example One site, which sends cookies and a JSON body
+ * ```ts
+ * import type { CorsOptions } from "@groundwork/groundwork/cors";
+ *
+ * const options: CorsOptions = {
+ *   origin: "https://app.example.com",
+ *   credentials: true,
+ *   methods: ["GET", "POST", "DELETE"],
+ *   headers: ["content-type"],
+ * };
+ * ```
+ */
 export type CorsOptions = {
   /** "*" for any origin; one, such as "https://app.example.com"; a list; or a function. */
   origin: string | string[] | OriginCheck;

@@ -17,7 +17,19 @@
  */
 import { HttpError, type Middleware, type Request } from "../mod.ts";
 
-/** What {@linkcode rateLimit} counts, and per what, e.g. `{ windowMs: 60_000, max: 100 }`. */
+/**
+ * What {@linkcode rateLimit} counts, and per what.
+ * @example 100 requests a minute per client, told apart by an API key
+ * ```ts
+ * import type { RateLimitOptions } from "@groundwork/groundwork/limit";
+ *
+ * const options: RateLimitOptions = {
+ *   windowMs: 60_000,
+ *   max: 100,
+ *   key: (req) => req.headers.get("x-api-key") ?? req.remoteAddr,
+ * };
+ * ```
+ */
 export type RateLimitOptions = {
   /** How long a window lasts, in milliseconds: each client's count starts afresh after it. */
   windowMs: number;
@@ -29,7 +41,16 @@ export type RateLimitOptions = {
   maxClients?: number;
 };
 
-/** What {@linkcode ipBan} refuses, e.g. `{ banned: new Set(["192.0.2.7"]) }`. */
+/**
+ * What {@linkcode ipBan} refuses.
+ * @example Two addresses, and a Set kept to add more
+ * ```ts
+ * import type { IpBanOptions } from "@groundwork/groundwork/limit";
+ *
+ * const banned = new Set(["192.0.2.7", "2001:db8::1"]);
+ * const options: IpBanOptions = { banned };
+ * ```
+ */
 export type IpBanOptions = {
   /** Banned addresses, e.g. "192.0.2.7" or "2001:db8::1" (lowercase): keep the Set to add to it. */
   banned: ReadonlySet<string>;

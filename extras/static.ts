@@ -15,11 +15,19 @@
 import { extname, isAbsolute, join, relative, sep } from "node:path";
 import { type Handler, HttpError, type Request, Response, type ResponseInit } from "../mod.ts";
 
-/** How {@linkcode serveStatic} serves a folder, e.g. `{ index: "index.html" }`. */
+/**
+ * How {@linkcode serveStatic} serves a folder.
+ * @example A site whose folders serve home.html
+ * ```ts
+ * import type { StaticOptions } from "@groundwork/groundwork/static";
+ *
+ * const options: StaticOptions = { index: "home.html" };
+ * ```
+ */
 export type StaticOptions = {
   /** The file that a folder's URL serves: "/docs/" serves docs/index.html by default. */
   index?: string;
-  /** Whether names that start with "." (.env, .git/) may be served; false by default. */
+  /** Whether names that start with "." may be served (all: .env and .git/ too); false by default. */
   dotfiles?: boolean;
 };
 
