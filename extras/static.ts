@@ -27,7 +27,7 @@ import { type Handler, HttpError, type Request, Response, type ResponseInit } fr
 export type StaticOptions = {
   /** The file that a folder's URL serves: "/docs/" serves docs/index.html by default. */
   index?: string;
-  /** Whether names that start with "." may be served (all: .env and .git/ too); false by default. */
+  /** Whether names that start with "." may be served (all: .env, .git/ too); false by default. */
   dotfiles?: boolean;
 };
 
