@@ -300,9 +300,10 @@ function decodePath(path: string): string {
   }
 }
 
-/** Whether a file system error means "nothing there": no such name, or a file for a folder. */
+/** Whether a file system error means "nothing there": no such name, a file for a folder, a loop. */
 function missing(err: unknown): boolean {
-  return err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory;
+  const { NotFound, NotADirectory, FilesystemLoop } = Deno.errors;
+  return err instanceof NotFound || err instanceof NotADirectory || err instanceof FilesystemLoop;
 }
 
 /** null for "nothing there"; any other error is thrown on. */

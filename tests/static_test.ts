@@ -31,6 +31,7 @@ async function fill(dir: string): Promise<string> {
   await Deno.symlink("..", join(pub, "escape")); // a folder inside that is really the parent
   await Deno.symlink("style.css", join(pub, "alias.css")); // a symlink that stays inside: fine
   await Deno.symlink(".env", join(pub, "env.txt")); // a symlink to a dotfile: refused like the dotfile
+  await Deno.symlink("loop", join(pub, "loop")); // a symlink to itself: nothing there, not a 500
   return pub;
 }
 
@@ -352,6 +353,7 @@ Deno.test("serveStatic: no request path reaches a file outside the root, or a do
       ["a dotfile", "/static/.env"],
       ["an encoded dotfile", "/static/%2Eenv"],
       ["a symlink to a dotfile", "/static/env.txt"],
+      ["a symlink to itself", "/static/loop"],
     ];
     for (const [what, target] of attempts) {
       await t.step(`${what} (${target}) is a 404 or 400`, async () => {
