@@ -4,13 +4,16 @@
 // Then open http://localhost:8000/ and log in as ada / lovelace (an admin) or bob / builder. The API:
 //   curl -u bob:builder localhost:8000/api/me                  (HTTP Basic: the password on every request)
 //   curl -u bob:builder -X POST localhost:8000/api/token        (a token, then: curl -H "Authorization: Bearer T" ...)
-// Options: --port 8080 (name that port in --allow-net too); --secret S (else a random one: a restart logs everyone
-// out); --session-seconds 3600; --ban 1.2.3.4 (again for more); --rate 100 --window-seconds 60 (requests allowed per
-// address per window).
+// Options: --port 8080 (name that port in --allow-net too); --secret S (32 bytes or more; else a random one: a restart
+// logs everyone out); --session-seconds 3600; --ban 1.2.3.4 (again for more); --rate 100 --window-seconds 60 (requests
+// allowed per address per window).
 // What to look at, in order: how a password is stored (a slow hash with its own salt) and checked (in constant time);
-// how a cookie is signed (HMAC) so that the browser holds it but can't change it; why logout also needs the server;
-// why the API's 401 carries WWW-Authenticate; and the two middleware in front, with the 403 and 429 they answer.
+// how a cookie is signed (an HMAC, by extras/cookies.ts) so that the browser holds it but can't change it; why logout
+// also needs the server; why the API's 401 carries WWW-Authenticate; and the two middleware in front (extras/limit.ts),
+// with the 403 and 429 they answer.
 import { parseArgs } from "node:util";
+import { type CookieOptions, deleteCookie, getSignedCookie, setSignedCookie } from "../extras/cookies.ts";
+import { ipBan, rateLimit } from "../extras/limit.ts";
 import { App, type Handler, HttpError, type Request, Response } from "../mod.ts";
 
 const flags = parseArgs({
@@ -82,30 +85,29 @@ async function authenticate(name: string, password: string): Promise<User | null
 
 // ====================================================== Sessions: a signed cookie ===================================
 
-// The cookie is `payload.mac`: the payload says who and until when, in plain sight; the MAC is an HMAC of it made
-// with a secret that never leaves the server. Change one character of either and the MAC no longer matches.
+// The cookie is `payload.mac`, made by setSignedCookie (extras/cookies.ts): the payload says who and until when, in
+// plain sight; the MAC is an HMAC of it (and of the cookie's name) made with a secret that never leaves the server.
+// Change one character of either and the MAC no longer matches. Signed is not encrypted: the payload holds no secret.
 const secret = flags.secret ? encoder.encode(flags.secret) : crypto.getRandomValues(new Uint8Array(32));
-const hmacKey = await crypto.subtle.importKey("raw", secret, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+if (secret.length < 32) throw new TypeError(`--secret has ${secret.length} bytes: give it 32 or more`); // HMAC's size
 const SESSION_SECONDS = positive("session-seconds");
+// HttpOnly: page scripts can't read it, so injected script can't steal it. SameSite=Lax: a form on another site that
+// posts here goes without it (no cross-site request forgery). Served over HTTPS, add `secure: true`.
+const SESSION_COOKIE: CookieOptions = { maxAge: SESSION_SECONDS, path: "/", httpOnly: true, sameSite: "Lax" };
 
 type Session = { id: string; user: string; expires: number /* ms since 1970 */ };
 const revoked = new Map<string, number>(); // session id -> when its cookie expires anyway: logged out before then
 
-async function mac(payload: string): Promise<string> {
-  return base64url(new Uint8Array(await crypto.subtle.sign("HMAC", hmacKey, encoder.encode(payload))));
-}
-
-async function sign(session: Session): Promise<string> {
+/** Starts `session` on `res`: its cookie holds the session as base64url JSON, signed. */
+async function startSession(res: Response, session: Session): Promise<void> {
   const payload = base64url(encoder.encode(JSON.stringify(session)));
-  return `${payload}.${await mac(payload)}`;
+  await setSignedCookie(res, "session", payload, secret, SESSION_COOKIE);
 }
 
-/** The session a cookie holds, if we signed it, it hasn't expired and nobody logged out of it; else null. */
-async function verify(cookie = ""): Promise<Session | null> {
-  const dot = cookie.lastIndexOf("."), payload = cookie.slice(0, dot);
-  if (dot < 0 || !equalInConstantTime(encoder.encode(cookie.slice(dot + 1)), encoder.encode(await mac(payload)))) {
-    return null; // forged or changed. (We compare the MAC as text: decoding it first would accept other spellings.)
-  }
+/** The session the request's cookie holds, if we signed it, it hasn't expired and nobody logged out of it; else null. */
+async function currentSession(req: Request): Promise<Session | null> {
+  const payload = await getSignedCookie(req, "session", secret); // null: no cookie, or a forged or changed one
+  if (payload === null) return null;
   const session: Session = JSON.parse(
     new TextDecoder().decode(Uint8Array.fromBase64(payload, { alphabet: "base64url" })),
   );
@@ -113,15 +115,8 @@ async function verify(cookie = ""): Promise<Session | null> {
   return Date.now() < session.expires && !revoked.has(session.id) ? session : null;
 }
 
-/** The Set-Cookie value for a session cookie: `Max-Age=0` makes the browser delete it. */
-function sessionCookie(value: string, maxAge: number): string {
-  // HttpOnly: page scripts can't read it, so injected script can't steal it. SameSite=Lax: a form on another site
-  // that posts here goes without it (no cross-site request forgery). Served over HTTPS, add Secure.
-  return `session=${value}; Max-Age=${maxAge}; Path=/; HttpOnly; SameSite=Lax`;
-}
-
 async function currentUser(req: Request): Promise<User | null> {
-  const session = await verify(req.cookies.session);
+  const session = await currentSession(req);
   return session ? users.get(session.user) ?? null : null;
 }
 
@@ -207,33 +202,12 @@ function loginRequired(role: Role | null, page: (user: User) => string): Handler
 
 // ====================================================== The app ====================================================
 
-const banned = new Set(flags.ban);
+const banned = new Set(flags.ban); // a Set: it could grow while the server runs, say after too many failed logins
 const RATE = positive("rate"), WINDOW_MS = positive("window-seconds") * 1000;
-const windows = new Map<string, { start: number; count: number }>(); // address -> its current window
 
 export const app = new App()
-  .use((req, next) => { // first, as it is the cheapest: a banned address gets no further
-    if (banned.has(req.remoteAddr)) throw new HttpError(403, "Your address is banned");
-    return next();
-  })
-  .use((req, next) => { // a fixed window: RATE requests per address, counted afresh every WINDOW_MS
-    const now = Date.now();
-    let window = windows.get(req.remoteAddr);
-    if (!window || now - window.start >= WINDOW_MS) {
-      // Every address that calls adds an entry, so sweep out the stale ones before the map grows without bound.
-      if (windows.size >= 10_000) {
-        for (const [address, { start }] of windows) if (now - start >= WINDOW_MS) windows.delete(address);
-      }
-      windows.set(req.remoteAddr, window = { start: now, count: 0 });
-    }
-    if (++window.count > RATE) {
-      const retryAfter = String(Math.ceil((window.start + WINDOW_MS - now) / 1000)); // in seconds, as HTTP counts
-      throw new HttpError(429, `Over ${RATE} requests: wait ${retryAfter} s`, {
-        headers: { "retry-after": retryAfter },
-      });
-    }
-    return next();
-  })
+  .use(ipBan({ banned })) // first, as it is the cheapest: a banned address gets no further (403)
+  .use(rateLimit({ windowMs: WINDOW_MS, max: RATE })) // RATE requests per address, counted afresh every WINDOW_MS
   .get("/login", () => Response.html(loginPage()))
   .post("/login", async (req) => {
     const form = await req.form(), field = (name: string) => String(form.get(name) ?? "");
@@ -243,16 +217,16 @@ export const app = new App()
     if (!user) return Response.html(loginPage("Wrong name or password."), { status: 403 });
     const session = { id: crypto.randomUUID(), user: user.name, expires: Date.now() + SESSION_SECONDS * 1000 };
     const res = Response.redirect("/", 303);
-    res.headers.append("set-cookie", sessionCookie(await sign(session), SESSION_SECONDS));
+    await startSession(res, session);
     return res;
   })
   .post("/logout", async (req) => {
     // Deleting the cookie only asks the browser to forget it. Revoking its id makes every copy of it useless.
-    const session = await verify(req.cookies.session), now = Date.now();
+    const session = await currentSession(req), now = Date.now();
     for (const [id, expires] of revoked) if (expires <= now) revoked.delete(id); // past expiry: refused anyway
     if (session) revoked.set(session.id, session.expires);
     const res = Response.redirect("/login", 303);
-    res.headers.append("set-cookie", sessionCookie("", 0));
+    deleteCookie(res, "session", { path: "/" }); // by its name and path: the browser holds it under both
     return res;
   })
   .get("/", loginRequired(null, (user) => `Hello, ${escapeHtml(user.name)}`))

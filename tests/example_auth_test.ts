@@ -46,7 +46,10 @@ function base64url(bytes: Uint8Array): string {
   return bytes.toBase64({ alphabet: "base64url", omitPadding: true });
 }
 
-/** A session cookie in the example's format (base64url JSON, ".", base64url HMAC-SHA256), signed with `secret`. */
+/**
+ * A session cookie in the example's format, as extras/cookies.ts's setSignedCookie makes it: base64url JSON, ".", and
+ * the base64url HMAC-SHA256 of "session=" and that JSON (the cookie's name is signed too), made with `secret`.
+ */
 async function signCookie(secret: string, session: { id: string; user: string; expires: number }): Promise<string> {
   const key = await crypto.subtle.importKey(
     "raw",
@@ -56,7 +59,8 @@ async function signCookie(secret: string, session: { id: string; user: string; e
     ["sign"],
   );
   const payload = base64url(encoder.encode(JSON.stringify(session)));
-  return `${payload}.${base64url(new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(payload))))}`;
+  const mac = await crypto.subtle.sign("HMAC", key, encoder.encode(`session=${payload}`));
+  return `${payload}.${base64url(new Uint8Array(mac))}`;
 }
 
 const basic = (credentials: string) => `Basic ${btoa(credentials)}`;
@@ -164,7 +168,7 @@ Deno.test("auth example: login form, signed session cookie, roles, bearer and Ba
       const res = await call(server, "POST", "/logout", { headers: { cookie: `session=${cookie}` } });
       assert.equal(res.status, 303);
       assert.equal(res.headers.get("location"), "/login");
-      assert.deepEqual(res.headers.getSetCookie(), ["session=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax"]);
+      assert.deepEqual(res.headers.getSetCookie(), ["session=; Max-Age=0; Path=/"]);
       assert.equal((await withCookie(server, "/", cookie)).status, 303);
     });
 
@@ -273,4 +277,8 @@ Deno.test("auth example: past --rate requests in a window, 429 with Retry-After 
   } finally {
     await server.stop();
   }
+});
+
+Deno.test("auth example: a --secret under 32 bytes stops it at start-up, saying how long it must be", async () => {
+  await assert.rejects(startAuth("--secret", "hunter2"), /--secret has 7 bytes: give it 32 or more/);
 });

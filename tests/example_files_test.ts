@@ -1,11 +1,11 @@
 // examples/files.ts, run as its own process with only the permissions it needs, and talked to over TCP: by fetch
-// where a browser would, and by raw bytes where fetch would tidy the path before sending it. Its helpers, safeName
-// and fileResponse, are tested in this process.
+// where a browser would, and by raw bytes where fetch would tidy the path before sending it. Its helper safeName is
+// tested in this process; extras/static.ts, which serves its files, has tests of its own in static_test.ts.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileResponse, safeName } from "../examples/files.ts";
-import { App, HttpError, Response } from "../mod.ts";
-import { bodyText, encoder, get, inTempDir, raw, sleep, start } from "./helpers.ts";
+import { safeName } from "../examples/files.ts";
+import { Response } from "../mod.ts";
+import { get, raw, sleep, start } from "./helpers.ts";
 import { ROOT, runExample, type Running } from "./run_example.ts";
 
 const PUBLIC = join(ROOT, "examples", "public");
@@ -345,66 +345,6 @@ Deno.test("files example: safeName keeps the last part of a name, and only safe 
   assert.equal(safeName(""), "upload");
   assert.equal(safeName(".env"), "env");
   assert.equal(safeName("x".repeat(300) + ".txt").length, 100);
-});
-
-Deno.test("files example: fileResponse sets the content type from the extension, and Content-Length", async () => {
-  await inTempDir(async (dir) => {
-    const types = {
-      "page.html": "text/html; charset=utf-8",
-      "style.css": "text/css; charset=utf-8",
-      "app.js": "text/javascript; charset=utf-8",
-      "data.json": "application/json",
-      "notes.txt": "text/plain; charset=utf-8",
-      "logo.svg": "image/svg+xml",
-      "PHOTO.PNG": "image/png",
-      "photo.jpeg": "image/jpeg",
-      "archive.unknownext": "application/octet-stream",
-    };
-    for (const [name, type] of Object.entries(types)) {
-      await Deno.writeTextFile(join(dir, name), `contents of ${name}`);
-      const res = await fileResponse(join(dir, name));
-      assert.equal(res.status, 200);
-      assert.equal(res.headers.get("content-type"), type, name);
-      assert.equal(res.headers.get("content-length"), String(encoder.encode(`contents of ${name}`).length), name);
-      assert.equal(await bodyText(res), `contents of ${name}`, name);
-    }
-  });
-});
-
-Deno.test("files example: fileResponse keeps the status and headers it is given", async () => {
-  await inTempDir(async (dir) => {
-    await Deno.writeTextFile(join(dir, "report.txt"), "report");
-    const res = await fileResponse(join(dir, "report.txt"), {
-      status: 203,
-      headers: { "cache-control": "max-age=60", "content-type": "text/x-report" },
-    });
-    assert.equal(res.status, 203);
-    assert.equal(res.headers.get("cache-control"), "max-age=60");
-    assert.equal(res.headers.get("content-type"), "text/x-report");
-    assert.equal(await bodyText(res), "report");
-  });
-});
-
-Deno.test("files example: fileResponse throws HttpError 404 for a missing file and for a directory", async () => {
-  await inTempDir(async (dir) => {
-    const is404 = (err: unknown) => err instanceof HttpError && err.status === 404;
-    await assert.rejects(fileResponse(join(dir, "missing.txt")), is404);
-    await assert.rejects(fileResponse(dir), is404); // and closes the directory it opened: the sanitizer checks
-  });
-});
-
-Deno.test("files example: fileResponse answers a missing file or a directory with 404 through an App", async () => {
-  await inTempDir(async (dir) => {
-    await Deno.mkdir(join(dir, "sub"));
-    const app = new App().get("/files/*", (req) => fileResponse(join(dir, req.params["*"])));
-    const s = await start(app);
-    try {
-      const { responses } = await raw(s.port, get("/files/missing.txt") + get("/files/sub"), { responses: 2 });
-      assert.deepEqual(responses.map((res) => res.status), [404, 404]);
-    } finally {
-      await s.close();
-    }
-  });
 });
 
 Deno.test("files example: the command in its header serves examples/public", async () => {
