@@ -1,14 +1,12 @@
 // The promises the project makes about mod.ts itself: at most 500 lines, documented exports, no dependencies.
 import assert from "node:assert/strict";
-import { ROOT } from "./run_example.ts";
+import { ROOT, runCommand } from "./run_example.ts";
 
 const MOD = new URL("../mod.ts", import.meta.url);
 
-/** Runs `deno <args>` from the project's root; its exit code and what it printed on stdout and stderr. */
-async function deno(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), { args, cwd: ROOT }).output();
-  const decoder = new TextDecoder();
-  return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
+/** Runs `deno <args>` from the project's root, with a deadline; its exit code and what it printed. */
+function deno(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runCommand(Deno.execPath(), args, { cwd: ROOT });
 }
 
 Deno.test("mod.ts has at most 500 lines", async () => {
