@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileResponse, safeName } from "../examples/files.ts";
 import { App, HttpError, Response } from "../mod.ts";
-import { bodyText, encoder, get, inTempDir, raw, sleep, start } from "./helpers.ts";
+import { bodyText, encoder, fetch, get, inTempDir, raw, sleep, start } from "./helpers.ts";
 import { ROOT, runExample, type Running } from "./run_example.ts";
 
 const PUBLIC = join(ROOT, "examples", "public");
