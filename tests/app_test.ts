@@ -2,6 +2,7 @@
 // `app.handle()` takes groundwork's Request, `app.fetch()` the web's, as `Deno.serve` would pass it.
 import assert from "node:assert/strict";
 import { App, HttpError, Request, Response } from "../mod.ts";
+import { fetch } from "./helpers.ts";
 
 /** Sends `method path` (with an optional body and headers) to `app.handle()`. */
 function call(

@@ -2,6 +2,7 @@
 // can see that matters (status, body, the header fields below) should not depend on which server answered.
 import assert from "node:assert/strict";
 import { App, HttpError, Response } from "../mod.ts";
+import { fetch } from "./helpers.ts";
 import { freePort } from "./run_example.ts";
 
 /** An app with one route per kind of answer. */

@@ -1,6 +1,6 @@
 // examples/auth.ts, run as its own process with the permissions its header gives, and talked to over TCP.
 import assert from "node:assert/strict";
-import { get, raw, sleep } from "./helpers.ts";
+import { fetch, get, raw, sleep } from "./helpers.ts";
 import { runExample, type Running } from "./run_example.ts";
 
 const SECRET = "a secret the test knows, so that it can sign cookies of its own";

@@ -1,8 +1,8 @@
 // examples/chat.ts, run as its own process: its event stream read over raw TCP, and its page driven in a real
 // headless Chromium through the DevTools protocol, over Deno's own WebSocket (no npm packages).
 import assert from "node:assert/strict";
-import { Client, get, sleep } from "./helpers.ts";
-import { runExample, type Running } from "./run_example.ts";
+import { Client, fetch, get, sleep, within } from "./helpers.ts";
+import { collect, runExample, type Running, stopProcess } from "./run_example.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const chromiumInstalled = await Deno.stat(CHROMIUM).then((info) => info.isFile, () => false);
@@ -137,6 +137,9 @@ Deno.test("chat example: Server-Sent Events over raw TCP", async (t) => {
 
 // ====================================================== A real browser, driven by the DevTools protocol ============
 
+/** How long Chromium may take to start, or to answer one DevTools command: many times what it needs. */
+const BROWSER_MS = 20_000;
+
 /** Chromium, headless, with a throwaway profile; `url` is its DevTools WebSocket, read from what it prints. */
 async function launchChromium(): Promise<{ url: string; stop: () => Promise<void> }> {
   const profile = await Deno.makeTempDir({ prefix: "groundwork-chromium-" });
@@ -158,31 +161,28 @@ async function launchChromium(): Promise<{ url: string; stop: () => Promise<void
     stdout: "null",
     stderr: "piped",
   }).spawn();
-  let printed = "", found: (url: string) => void = () => {};
+  let found: (url: string) => void = () => {};
   const listening = new Promise<string>((resolve) => (found = resolve));
-  const reading = child.stderr.pipeThrough(new TextDecoderStream()).pipeTo( // read all along: a full pipe blocks it
-    new WritableStream({
-      write(text) {
-        printed += text;
-        const url = /DevTools listening on (ws:\/\/\S+)/.exec(printed)?.[1];
-        if (url) found(url);
-      },
-    }),
-  );
+  const stderr = collect(child.stderr, (all) => {
+    const url = /DevTools listening on (ws:\/\/\S+)/.exec(all)?.[1];
+    if (url) found(url);
+  });
   const stop = async () => {
     try {
-      child.kill("SIGTERM");
-    } catch { /* it has ended already */ }
-    await child.status;
-    await reading;
-    await Deno.remove(profile, { recursive: true });
+      await stopProcess(child, "Chromium", { printed: stderr.text }); // it exits on SIGTERM, as a browser should
+      await within(stderr.ended, 5000, "the end of Chromium's stderr (its helper processes hold it too)");
+    } finally {
+      await Deno.remove(profile, { recursive: true });
+    }
   };
-  const hung = setTimeout(() => child.kill("SIGKILL"), 20_000); // never listened: a failure, not a hang
-  const url = await Promise.race([listening, child.status.then(() => null)]);
-  clearTimeout(hung);
+  const started = Promise.race([listening, child.status.then(() => null)]);
+  const url = await within(started, BROWSER_MS, "Chromium printing its DevTools URL").catch(async (err) => {
+    await stop().catch(() => {}); // the error that matters is err
+    throw new Error(`${err.message}. It printed:\n${stderr.text()}`);
+  });
   if (url === null) {
     await stop();
-    throw new Error(`Chromium exited before DevTools listened:\n${printed}`);
+    throw new Error(`Chromium exited before DevTools listened:\n${stderr.text()}`);
   }
   return { url, stop };
 }
@@ -207,9 +207,13 @@ class DevTools {
   }
   static async connect(url: string): Promise<DevTools> {
     const socket = new WebSocket(url);
-    await new Promise((resolve, reject) => {
+    const opened = new Promise((resolve, reject) => {
       socket.addEventListener("open", resolve);
       socket.addEventListener("error", () => reject(new Error(`Can't open ${url}`)));
+    });
+    await within(opened, BROWSER_MS, `the DevTools WebSocket at ${url} opening`).catch((err) => {
+      socket.close();
+      throw err;
     });
     return new DevTools(socket);
   }
@@ -217,9 +221,10 @@ class DevTools {
   send<T = Record<string, unknown>>(method: string, params: object = {}, sessionId?: string): Promise<T> {
     const id = ++this.#next;
     this.socket.send(JSON.stringify({ id, method, params, sessionId }));
-    return new Promise((resolve, reject) =>
+    const answered = new Promise<T>((resolve, reject) =>
       this.#waiting.set(id, { resolve: resolve as (r: unknown) => void, reject })
     );
+    return within(answered, BROWSER_MS, `Chromium's answer to ${method}`);
   }
   /** Opens a tab at `url`, with a session that talks to it ("flatten": over this same socket). */
   async open(url: string): Promise<Tab> {
@@ -249,7 +254,7 @@ class DevTools {
   }
   async close(): Promise<void> {
     this.socket.close();
-    await this.#closed;
+    await within(this.#closed, 5000, "the DevTools WebSocket closing");
   }
 }
 
@@ -296,10 +301,16 @@ Deno.test({
       await untilPages(server, 1); // the tab's connection closed; the server's next write failed; cancel() ran
       const message = await postMessage(server, "Carol", "anyone left?");
       await devtools.waitFor(b, `${shown}.includes(${JSON.stringify(`Carol: ${message.text}`)})`);
-    } finally {
-      await devtools.close();
-      await chromium.stop();
-      await server.stop();
+    } finally { // each step runs, even when the one before it failed
+      try {
+        await devtools.close();
+      } finally {
+        try {
+          await chromium.stop();
+        } finally {
+          await server.stop();
+        }
+      }
     }
   },
 });

@@ -2,8 +2,8 @@
 import assert from "node:assert/strict";
 import { App, Response } from "../mod.ts";
 import { Client, type ClientResponse } from "../examples/client.ts";
-import { sleep, start } from "./helpers.ts";
-import { ROOT, runExample } from "./run_example.ts";
+import { fetch, sleep, start, within } from "./helpers.ts";
+import { ROOT, runCommand, runExample } from "./run_example.ts";
 
 const hello = (port: number) => [`--allow-net=0.0.0.0:${port}`];
 
@@ -154,7 +154,7 @@ Deno.test("client example: a body without a length is read until the server clos
   } finally {
     client.close();
     listener.close();
-    await serving;
+    await within(serving, 5000, "the end of the little server's accept loop");
   }
 });
 
@@ -187,12 +187,14 @@ Deno.test("client example: a path or method that would smuggle a second request 
 Deno.test("client example: the command line prints each response's head and body", async () => {
   const server = await runExample("examples/hello.ts", hello);
   try {
-    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: ["run", `--allow-net=127.0.0.1:${server.port}`, "examples/client.ts", `${server.url}/json`, "/hello/Ada"],
-      cwd: ROOT,
-      stdin: "null",
-    }).output();
-    const out = new TextDecoder().decode(stdout), log = new TextDecoder().decode(stderr);
+    const args = [
+      "run",
+      `--allow-net=127.0.0.1:${server.port}`,
+      "examples/client.ts",
+      `${server.url}/json`,
+      "/hello/Ada",
+    ];
+    const { code, stdout: out, stderr: log } = await runCommand(Deno.execPath(), args, { cwd: ROOT });
     assert.equal(code, 0, log);
     assert.match(
       out,

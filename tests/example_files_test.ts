@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { safeName } from "../examples/files.ts";
 import { Response } from "../mod.ts";
-import { get, raw, sleep, start } from "./helpers.ts";
+import { fetch, get, raw, sleep, start } from "./helpers.ts";
 import { ROOT, runExample, type Running } from "./run_example.ts";
 
 const PUBLIC = join(ROOT, "examples", "public");

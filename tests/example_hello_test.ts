@@ -1,7 +1,8 @@
 // examples/hello.ts and examples/serve.ts, run the way the README says: `deno run` on groundwork's own server,
 // and `deno serve --parallel` on Deno's. Both must give the same answers.
 import assert from "node:assert/strict";
-import { freePort, ROOT, runExample } from "./run_example.ts";
+import { fetch, sleep, within } from "./helpers.ts";
+import { collect, freePort, GRACE_MS, ROOT, runExample, stopProcess } from "./run_example.ts";
 
 /** What the hello app answers, by path. */
 const ANSWERS: [path: string, type: string, body: string][] = [
@@ -28,15 +29,19 @@ async function assertAnswers(base: string): Promise<void> {
 async function waitUntilServing(url: string, ms: number, gone: Promise<unknown>): Promise<void> {
   let ended = false;
   gone.then(() => (ended = true));
-  for (const deadline = Date.now() + ms; Date.now() < deadline && !ended;) {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < deadline && !ended) {
     try {
-      await (await fetch(url)).body?.cancel();
+      await (await fetch(url, { timeoutMs: Math.max(1, deadline - Date.now()) })).body?.cancel();
       return;
-    } catch { // not listening yet: try again shortly
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    } catch (err) { // not listening yet: try again shortly
+      last = err;
+      await sleep(50);
     }
   }
-  throw new Error(ended ? `the server at ${url} exited before serving` : `nothing answered at ${url} within ${ms} ms`);
+  if (ended) throw new Error(`the server at ${url} exited before serving`);
+  throw new Error(`nothing answered at ${url} within ${ms} ms; the last try: ${last}`);
 }
 
 Deno.test("`deno run --allow-net examples/hello.ts --port N` prints its URL and says Hello, World!", async () => {
@@ -60,17 +65,23 @@ Deno.test("`deno serve --parallel --port N examples/serve.ts` gives the same ans
     env: { DENO_JOBS: "2" },
     stdin: "null",
     stdout: "null",
-    stderr: "null",
+    stderr: "piped",
   }).spawn();
-  const status = child.status;
+  const stderr = collect(child.stderr);
   try {
     const base = `http://127.0.0.1:${port}`;
-    await waitUntilServing(base + "/", 15_000, status);
+    await waitUntilServing(base + "/", 15_000, child.status);
     await assertAnswers(base);
   } finally {
-    try {
-      child.kill("SIGTERM");
-    } catch { /* it has ended already */ }
-    await status;
+    // `deno serve --parallel` does not always exit on SIGTERM: in about one full run of the suite in five, it was still
+    // serving 5 s later, one of its two worker threads gone and the other waiting for connections. (With SIGTERM sent
+    // a second later, once both workers had surely started, it always exited.) That is Deno's behaviour, not
+    // groundwork's: this is Deno's server. So a kill after the grace period is no failure here.
+    const { killed } = await stopProcess(child, "deno serve --parallel", {
+      printed: stderr.text,
+      killIsExpected: true,
+    });
+    if (killed) console.warn(`deno serve --parallel was still running ${GRACE_MS} ms after SIGTERM: killed it`);
+    await within(stderr.ended, 5000, "the end of deno serve's stderr");
   }
 });

@@ -2,8 +2,8 @@
 // client as their own processes, talked to over real sockets.
 import assert from "node:assert/strict";
 import { lines } from "../examples/socket_chat.ts";
-import { sleep, within } from "./helpers.ts";
-import { ROOT, runExample, type Running } from "./run_example.ts";
+import { connect, sleep, within, writeAll } from "./helpers.ts";
+import { collect, exitWithin, ROOT, runExample, type Running, stopProcess } from "./run_example.ts";
 
 const encoder = new TextEncoder();
 
@@ -17,20 +17,27 @@ class Peer {
   #pending = new Uint8Array(0);
   private constructor(readonly conn: Deno.TcpConn) {}
   static async connect(port: number): Promise<Peer> {
-    return new Peer(await Deno.connect({ hostname: "127.0.0.1", port }));
+    return new Peer(await connect(port));
   }
-  /** Writes all of `data` in one write() call: what the server reads from it is up to TCP. */
+  /** Writes all of `data`, in as few write() calls as the socket takes: what the server reads is up to TCP. */
   async write(data: string | Uint8Array): Promise<void> {
-    let bytes = typeof data === "string" ? encoder.encode(data) : data;
-    while (bytes.length > 0) bytes = bytes.subarray(await this.conn.write(bytes));
+    await writeAll(this.conn, typeof data === "string" ? encoder.encode(data) : data);
   }
   /** The next line, without its "\n"; null if the server closed first. Fails after 5 s rather than hang. */
   async line(): Promise<string | null> {
     const chunk = new Uint8Array(64 * 1024);
     let newline;
     while ((newline = this.#pending.indexOf(10)) < 0) {
-      const timer = setTimeout(() => this.close(), 5000);
-      const n = await this.conn.read(chunk).finally(() => clearTimeout(timer));
+      let late = false;
+      const timer = setTimeout(() => {
+        late = true;
+        this.close(); // which ends the read with an error
+      }, 5000);
+      const n = await this.conn.read(chunk).catch((err) => {
+        if (!late) throw err;
+        const had = JSON.stringify(new TextDecoder().decode(this.#pending));
+        throw new Error(`no whole line came from the chat server within 5000 ms; the start of one: ${had}`);
+      }).finally(() => clearTimeout(timer));
       if (n === null) return null;
       const joined = new Uint8Array(this.#pending.length + n);
       joined.set(this.#pending);
@@ -152,7 +159,7 @@ Deno.test("socket chat example: `connect` sends the lines typed on stdin and pri
     stderr: "piped",
   }).spawn();
   const printed = textLines(client.stdout), typing = client.stdin.getWriter();
-  const said = new Response(client.stderr).text(); // read all along: a full pipe would block the client
+  const said = collect(client.stderr);
   try {
     const greeting = await within(printed.next(), 10_000, "the client printing the greeting");
     assert.match(greeting.value ?? "", /^\* Welcome, .* 1 other\(s\) here/);
@@ -164,21 +171,24 @@ Deno.test("socket chat example: `connect` sends the lines typed on stdin and pri
     assert.equal((await within(printed.next(), 5000, "the client printing a line")).value, "sent over TCP");
 
     await typing.close(); // Ctrl-D: the client half-closes, the server closes, the client says so and exits
-    const status = await within(client.status, 5000, "the client exiting after stdin ended");
+    const status = await exitWithin(client, 5000, "the chat client, after its stdin ended", said.text);
     assert.equal(status.code, 0);
-    assert.match(await said, /\* Disconnected\./);
+    await within(said.ended, 5000, "the end of the client's stderr");
+    assert.match(said.text(), /\* Disconnected\./);
   } finally {
-    try {
-      client.kill();
-    } catch { /* it has exited already */ }
-    await client.status;
-    for await (const _ of printed); // to the end of its stdout
-    await said;
+    await stopProcess(client, "the chat client", { printed: said.text }); // it has exited, unless a step failed
+    await within(toTheEnd(printed), 5000, "the end of the client's stdout");
+    await within(said.ended, 5000, "the end of the client's stderr");
     await typing.close().catch(() => {}); // closed above, unless a step failed first
     other.peer.close();
     await server.stop();
   }
 });
+
+/** Reads the lines that are left, and drops them. */
+async function toTheEnd(lines: AsyncGenerator<string>): Promise<void> {
+  for await (const _ of lines); // each one
+}
 
 /** The lines a process prints, as they come. */
 async function* textLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {

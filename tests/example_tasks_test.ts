@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Request } from "../mod.ts";
 import { createApp, openDatabase, type Task } from "../examples/tasks.ts";
-import { raw } from "./helpers.ts";
+import { fetch, raw } from "./helpers.ts";
 import { runExample, type Running } from "./run_example.ts";
 
 /** Starts the example on the database file `db`, allowed to touch that file and nothing else. */

@@ -4,6 +4,19 @@ import { App, type Request, type Response, Server, type ServerOptions } from "..
 export const encoder = new TextEncoder();
 export const decoder = new TextDecoder();
 
+// No test waits on a socket, a fetch or a process without a deadline: past it, the test fails and says what it was
+// waiting for, rather than hang the suite. The deadlines are guards against a hang, far longer than a wait takes,
+// never a measure of speed.
+
+/** How long a fetch() may take to bring a whole answer, head and body, from a server on this machine. */
+export const FETCH_MS = 10_000;
+
+/** How long a connection may take to open, or a write to go into the socket, on this machine. */
+const SOCKET_MS = 10_000;
+
+/** How long a test server's close() may take, with every client gone. */
+const CLOSE_MS = 10_000;
+
 /** Starts `app` (or a bare handler) on 127.0.0.1 with a free port and no access log. Stop it with `close()`. */
 export async function start(
   app: App | ((req: Request) => Response | Promise<Response>),
@@ -12,7 +25,53 @@ export async function start(
   const handler = app instanceof App ? (req: Request) => app.handle(req) : app;
   const server = new Server(handler, { port: 0, hostname: "127.0.0.1", log: false, ...options });
   const { port } = await server.listen();
-  return { port, server, url: `http://127.0.0.1:${port}`, close: () => server.close() };
+  const close = () => within(server.close(), CLOSE_MS, "the test server's close()");
+  return { port, server, url: `http://127.0.0.1:${port}`, close };
+}
+
+/**
+ * The web's fetch, with a deadline: if the whole answer (head and body) has not come within `timeoutMs` (FETCH_MS
+ * unless given), the fetch, or the reading of its body, fails with an error that names the request and the wait.
+ * Tests use it instead of the global fetch, which waits as long as the server makes it.
+ */
+export function fetch(
+  url: string | URL,
+  init: Omit<RequestInit, "signal"> & { timeoutMs?: number } = {},
+): Promise<globalThis.Response> {
+  const { timeoutMs = FETCH_MS, ...rest } = init;
+  const request = `${rest.method ?? "GET"} ${url}`;
+  const aborting = new AbortController();
+  // AbortSignal.timeout's timer doesn't keep a test open; the controller carries an error that says what was late.
+  AbortSignal.timeout(timeoutMs).addEventListener("abort", () => {
+    aborting.abort(new Error(`${request}: no whole answer within ${timeoutMs} ms`));
+  });
+  return globalThis.fetch(url, { ...rest, signal: aborting.signal });
+}
+
+/** Connects to 127.0.0.1:`port`, or fails if that has not happened within SOCKET_MS. */
+export function connect(port: number): Promise<Deno.TcpConn> {
+  return within(Deno.connect({ hostname: "127.0.0.1", port }), SOCKET_MS, `a connection to 127.0.0.1:${port}`);
+}
+
+/** Writes all of `bytes` to `conn`. A write stuck for SOCKET_MS (no one reads) closes `conn`, and this fails. */
+export async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  let rest = bytes, stuck = false;
+  while (rest.length > 0) {
+    const timer = setTimeout(() => {
+      stuck = true;
+      try {
+        conn.close(); // which ends the write with an error
+      } catch { /* closed already */ }
+    }, SOCKET_MS);
+    try {
+      rest = rest.subarray(await conn.write(rest));
+    } catch (err) {
+      if (stuck) throw new Error(`writing ${rest.length} bytes did not happen within ${SOCKET_MS} ms`);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 }
 
 /** One parsed HTTP response, as read off the wire. */
@@ -27,12 +86,12 @@ export async function raw(
   request: string | Uint8Array,
   options: { split?: number; pauseMs?: number; responses?: number; timeoutMs?: number; method?: string } = {},
 ): Promise<{ text: string; responses: Parsed[]; closed: boolean }> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const conn = await connect(port);
   const bytes = typeof request === "string" ? encoder.encode(request) : request;
   const step = options.split ?? bytes.length;
   const writing = (async () => {
     for (let i = 0; i < bytes.length; i += step) {
-      await conn.write(bytes.subarray(i, i + step));
+      await writeAll(conn, bytes.subarray(i, i + step));
       if (options.pauseMs && i + step < bytes.length) await new Promise((r) => setTimeout(r, options.pauseMs));
     }
   })().catch(() => {}); // the server may close before we finish: that is what some tests check
@@ -57,7 +116,7 @@ export async function raw(
     responses = parseAll(text, options.method);
     if (options.responses !== undefined && responses.length >= options.responses) break;
   }
-  await writing;
+  await writing; // it ends: each write has a deadline, and fails once the connection is closed
   try {
     conn.close();
   } catch { /* closed already */ }
@@ -138,12 +197,11 @@ export class Client {
   private constructor(readonly conn: Deno.TcpConn) {}
   /** Connects to 127.0.0.1:`port`. */
   static async connect(port: number): Promise<Client> {
-    return new Client(await Deno.connect({ hostname: "127.0.0.1", port }));
+    return new Client(await connect(port));
   }
-  /** Writes all of `bytes`. */
+  /** Writes all of `bytes`; fails if the server has stopped reading them for SOCKET_MS. */
   async send(bytes: string | Uint8Array): Promise<void> {
-    let data = typeof bytes === "string" ? encoder.encode(bytes) : bytes;
-    while (data.length > 0) data = data.subarray(await this.conn.write(data));
+    await writeAll(this.conn, typeof bytes === "string" ? encoder.encode(bytes) : bytes);
   }
   /** Reads until `count` more complete responses are in (interim 1xx ones skipped), the server closes, or time's up. */
   async next(count = 1, options: { method?: string; timeoutMs?: number } = {}): Promise<Parsed[]> {

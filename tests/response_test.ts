@@ -1,7 +1,7 @@
 // Layer 3, Response: what a handler builds, and what of it reaches the wire.
 import assert from "node:assert/strict";
 import { App, HttpError, Response } from "../mod.ts";
-import { bodyText, capturingStderr, get, inTempDir, raw, start } from "./helpers.ts";
+import { bodyText, capturingStderr, fetch, get, inTempDir, raw, start } from "./helpers.ts";
 
 // ---------------------------------------------------------------- construction
 

@@ -2,7 +2,20 @@
 // Each test starts its own server on a free loopback port and closes it, whatever happens.
 import assert from "node:assert/strict";
 import { App, type Request, Response, Server } from "../mod.ts";
-import { capturingStderr, Client, encoder, get, parseAll, raw, sleep, start, within } from "./helpers.ts";
+import {
+  capturingStderr,
+  Client,
+  connect,
+  encoder,
+  get,
+  parseAll,
+  raw,
+  sleep,
+  start,
+  within,
+  writeAll,
+} from "./helpers.ts";
+import { exitWithin, runCommand, stopProcess } from "./run_example.ts";
 
 const hello = () => new Response("hello");
 
@@ -270,7 +283,7 @@ Deno.test("turns Nagle's algorithm off before a second write or a first long one
         : "hi".repeat(+(req.query.get("n") ?? 1)),
     )
   );
-  const probe = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
+  const probe = await connect(s.port);
   const proto = Object.getPrototypeOf(probe), { write, setNoDelay } = proto; // the class of every TCP connection
   probe.close();
   const events: string[] = []; // what the server's ends of the connections did, in order
@@ -305,10 +318,10 @@ Deno.test("turns Nagle's algorithm off before a second write or a first long one
     assert.equal(long.responses[0]?.body.length, 600);
     assert.deepEqual(events.splice(0), ["setNoDelay(true)", "write"], "one long answer: off before its write");
     events.length = 0; // a first answer bigger than the socket's send buffer: one flush, several writes
-    const big = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
-    await big.write(encoder.encode(get("/big", "Connection: close")));
+    const big = await connect(s.port);
+    await writeAll(big, encoder.encode(get("/big", "Connection: close")));
     await sleep(100); // not reading yet: the server's first write fills the socket's buffers, the rest must wait
-    const bytes = await new globalThis.Response(big.readable).bytes();
+    const bytes = await within(new globalThis.Response(big.readable).bytes(), 10_000, "the 8 MiB answer, whole");
     assert.ok(bytes.length > 8 << 20, `${bytes.length}`);
     assert.deepEqual(events.slice(0, 2), ["setNoDelay(true)", "write"], "a long first write");
     assert.ok(events.filter((e) => e === "write").length > 1, `one flush, several writes: ${events.join(", ")}`);
@@ -447,8 +460,8 @@ Deno.test("shrugs off clients that hang up mid-head or mid-body, and serves the 
         "POST /half-a-body HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n0123456789",
       ]
     ) {
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
-      await conn.write(encoder.encode(partial));
+      const conn = await connect(s.port);
+      await writeAll(conn, encoder.encode(partial));
       conn.close();
     }
     assert.equal((await raw(s.port, get("/whole"), { responses: 1 })).responses[0]?.body, "ok");
@@ -647,10 +660,9 @@ Deno.test("app.listen() on port 0 prints the real port, and serves on it", async
 
 /** Runs curl with `args`; returns what it printed. */
 async function curl(...args: string[]): Promise<string> {
-  const { code, stdout, stderr } = await new Deno.Command("curl", { args: ["-sS", "--max-time", "5", ...args] })
-    .output();
-  assert.equal(code, 0, new TextDecoder().decode(stderr));
-  return new TextDecoder().decode(stdout);
+  const { code, stdout, stderr } = await runCommand("curl", ["-sS", "--max-time", "5", ...args]);
+  assert.equal(code, 0, stderr);
+  return stdout;
 }
 
 Deno.test("answers curl: a GET, a POST, HTTP/1.0, and a chunked upload", async () => {
@@ -732,15 +744,15 @@ const sixtyKB = (i: number) => `${i}:`.padEnd(60_000, String.fromCharCode(97 + i
  * buffers fill, and reads 4 KB at a time, a millisecond apart, until the server closes (or resets) the connection.
  */
 async function slowReaderAfterClosingPost(port: number, gets: number, bodyLateMs?: number) {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const conn = await connect(port);
   const post = "POST /upload HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 5\r\n\r\n";
   let text = "", ended = "closed by the server", late: Promise<unknown> = Promise.resolve();
   try {
     const requests = Array.from({ length: gets }, (_, i) => get(`/${i}`)).join("") + post;
-    if (bodyLateMs === undefined) await conn.write(encoder.encode(requests + "hello"));
+    if (bodyLateMs === undefined) await writeAll(conn, encoder.encode(requests + "hello"));
     else {
-      await conn.write(encoder.encode(requests));
-      late = sleep(bodyLateMs).then(() => conn.write(encoder.encode("hello"))).catch(() => {});
+      await writeAll(conn, encoder.encode(requests));
+      late = sleep(bodyLateMs).then(() => writeAll(conn, encoder.encode("hello"))).catch(() => {});
     }
     await sleep(200);
     const piece = new Uint8Array(4096);
@@ -890,13 +902,16 @@ Deno.test("cancels a stream response whose client left before its head could be 
       }),
     );
   });
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
+  const conn = await connect(s.port);
   try {
     // Expect: 100-continue makes the server write "HTTP/1.1 100 Continue" before it waits for the body. We read one
     // byte of it and close: a close with bytes still unread sends a reset (RST), so the server's next write fails.
-    await conn.write(encoder.encode(
-      "POST / HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
-    ));
+    await writeAll(
+      conn,
+      encoder.encode(
+        "POST / HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
+      ),
+    );
     assert.equal(await within(conn.read(new Uint8Array(1)), 5000, "the 100 Continue"), 1);
     conn.close();
     await within(wasCancelled, 5000, "the stream's cancel()");
@@ -912,10 +927,10 @@ Deno.test("cancels a stream response whose client left before its head could be 
 Deno.test("close() lets a response being written finish: a slow reader gets all 20 MiB", async () => {
   const size = 20 * 1024 * 1024; // far more than the socket buffers hold: the server is still writing when close() comes
   const s = await start(() => new Response(new Uint8Array(size).fill(120)));
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
+  const conn = await connect(s.port);
   let closing: Promise<void> | undefined, closed = false;
   try {
-    await conn.write(encoder.encode(get("/big")));
+    await writeAll(conn, encoder.encode(get("/big")));
     const buf = new Uint8Array(64 * 1024);
     let head = "", received = 0;
     while (!head.includes("\r\n\r\n")) {
@@ -953,8 +968,12 @@ Deno.test("keeps accepting after clients that reset their connections before the
         await new Promise((ok) => socket.on("connect", () => ok(socket.resetAndDestroy())));
       }`;
     const child = new Deno.Command(Deno.execPath(), { args: ["eval", resets], stdout: "null", stderr: "null" }).spawn();
-    await raw(s.port, get("/busy"), { responses: 1 }); // the child resets its connections while this one is answered
-    assert.equal((await child.status).success, true);
+    try {
+      await raw(s.port, get("/busy"), { responses: 1 }); // the child resets its connections while this one is answered
+      assert.equal((await exitWithin(child, 10_000, "the resetting child")).success, true);
+    } finally {
+      await stopProcess(child, "the resetting child"); // it has exited already, unless a step above failed
+    }
     const { responses } = await within(raw(s.port, get("/"), { responses: 1 }), 5000, "an answer after the resets");
     assert.equal(responses[0]?.body, "still here");
   } finally {
