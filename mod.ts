@@ -1,500 +1,1397 @@
-/** groundwork: a web framework for Deno from the TCP socket up, in one file to read the way a request travels:
+/**
+ * groundwork: a web framework for Deno, written from the TCP socket up, in one file that reads in
+ * the order a request travels:
+ *
  * 1. Status codes and HttpError: how every layer says "no".
  * 2. Bytes to Request: a buffered connection, the request head, the body and its framing.
  * 3. Response to bytes: what handlers return, and how it goes back on the wire.
- * 4. Router: a method and a path to a handler, or 404 / 405.
+ * 4. Router: a method and a path to a handler, or 404 and 405.
  * 5. App: middleware, handlers, errors turned into responses, and `fetch` for `Deno.serve`.
- * 6. Server: sockets, keep-alive, pipelining, time limits, a graceful close.
- * @module */
-// ====================================================== 1. Status codes and HttpError ===============================
-const PHRASES = `200 OK|201 Created|204 No Content|206 Partial Content|301 Moved Permanently|302 Found|303 See Other
-  304 Not Modified|307 Temporary Redirect|308 Permanent Redirect|400 Bad Request|401 Unauthorized|403 Forbidden
-  404 Not Found|405 Method Not Allowed|408 Request Timeout|409 Conflict|413 Content Too Large|414 URI Too Long
-  415 Unsupported Media Type|416 Range Not Satisfiable|422 Unprocessable Content|429 Too Many Requests
-  431 Request Header Fields Too Large|500 Internal Server Error|501 Not Implemented|502 Bad Gateway
-  503 Service Unavailable|505 HTTP Version Not Supported`; // the reason phrases, in order
-const STATUS_TEXT = new Map(PHRASES.split(/\s*[|\n]\s*/).map((s) => [Number(s.slice(0, 3)), s.slice(4)]));
-/** An error that is its own HTTP answer, e.g. `throw new HttpError(404, "No task 7")` from any layer. */
+ * 6. Server: sockets, keep-alive, time limits and a graceful close.
+ *
+ * @example A whole app
+ * ```ts
+ * import { App } from "./mod.ts";
+ *
+ * const app = new App()
+ *   .get("/", () => "Hello, World!")
+ *   .get("/users/:id", (req) => ({ id: req.params.id }));
+ *
+ * // await app.listen();      groundwork's own server, on port 8000
+ * // Deno.serve(app.fetch);   or Deno's
+ * ```
+ *
+ * @module
+ */
+
+// ================================================================================================
+// 1. Status codes and HttpError
+// ================================================================================================
+
+// The reason phrase of each status code in IANA's registry (RFC 9110 15). A client must not depend
+// on it (RFC 9112 4), but people read it in logs. 418 is unused; RFC 2324's joke names it.
+const REASON_PHRASES = `100 Continue|101 Switching Protocols|102 Processing|103 Early Hints
+  200 OK|201 Created|202 Accepted|203 Non-Authoritative Information|204 No Content
+  205 Reset Content|206 Partial Content|207 Multi-Status|208 Already Reported|226 IM Used
+  300 Multiple Choices|301 Moved Permanently|302 Found|303 See Other|304 Not Modified
+  305 Use Proxy|307 Temporary Redirect|308 Permanent Redirect|400 Bad Request
+  401 Unauthorized|402 Payment Required|403 Forbidden|404 Not Found|405 Method Not Allowed
+  406 Not Acceptable|407 Proxy Authentication Required|408 Request Timeout|409 Conflict
+  410 Gone|411 Length Required|412 Precondition Failed|413 Content Too Large
+  414 URI Too Long|415 Unsupported Media Type|416 Range Not Satisfiable
+  417 Expectation Failed|418 I'm a teapot|421 Misdirected Request|422 Unprocessable Content
+  423 Locked|424 Failed Dependency|425 Too Early|426 Upgrade Required
+  428 Precondition Required|429 Too Many Requests|431 Request Header Fields Too Large
+  451 Unavailable For Legal Reasons|500 Internal Server Error|501 Not Implemented
+  502 Bad Gateway|503 Service Unavailable|504 Gateway Timeout|505 HTTP Version Not Supported
+  506 Variant Also Negotiates|507 Insufficient Storage|508 Loop Detected|510 Not Extended
+  511 Network Authentication Required`;
+
+const STATUS_TEXT = new Map<number, string>();
+for (const phrase of REASON_PHRASES.split(/\s*[|\n]\s*/)) {
+  STATUS_TEXT.set(Number(phrase.slice(0, 3)), phrase.slice(4));
+}
+
+/**
+ * An error that is its own HTTP answer: any layer may throw one, handler, middleware or parser.
+ *
+ * @example
+ * ```ts
+ * import { HttpError } from "./mod.ts";
+ *
+ * const missing = new HttpError(404, "No task 7");
+ * const slowDown = new HttpError(429, undefined, { headers: { "retry-after": "60" } });
+ * console.log(missing.status, slowDown.message); // 404 "Too Many Requests"
+ * ```
+ */
 export class HttpError extends Error {
   /** Fields to send with the answer, e.g. `Allow` on a 405 or `Retry-After` on a 429. */
   readonly headers: Headers;
-  /** Makes an error with a `status` code; the message defaults to the status's reason phrase. */
+
+  /** Makes an error with a status code; the message defaults to the status's reason phrase. */
   constructor(readonly status: number, message?: string, init: { headers?: HeadersInit } = {}) {
     super(message ?? STATUS_TEXT.get(status) ?? "Error");
-    [this.name, this.headers] = ["HttpError", new Headers(init.headers)];
+    this.name = "HttpError";
+    this.headers = new Headers(init.headers);
   }
 }
-// ====================================================== 2. Bytes to Request ========================================
-/** The server's defences, each with its answer; any can be changed, e.g. `app.listen({ maxBodyBytes: 1e7 })`. */
+
+// ================================================================================================
+// 2. Bytes to Request
+// ================================================================================================
+
+/**
+ * The server's defences, each with the answer it gives. Any of them can be changed per server.
+ *
+ * @example
+ * ```ts
+ * import { LIMITS } from "./mod.ts";
+ *
+ * console.log(LIMITS.maxBodyBytes); // 1048576
+ * // await app.listen({ maxBodyBytes: 10_000_000 });
+ * ```
+ */
 export const LIMITS = {
-  maxRequestLineBytes: 8 * 1024, // a longer request line: 414 URI Too Long
-  maxHeaderBytes: 16 * 1024, // a bigger header section: 431 Request Header Fields Too Large
-  maxHeaderCount: 100, // more header fields: 431
-  maxBodyBytes: 1024 * 1024, // a bigger body: 413 Content Too Large, and close
-  headersTimeoutMs: 10_000, // a head still incomplete this long after its first byte: close (slowloris)
-  bodyTimeoutMs: 30_000, // a body still incomplete this long after its head: 408, and close
-  idleTimeoutMs: 5_000, // a kept-alive connection idle this long, or a write to a client stalled this long: close
-  maxConnections: 10_000, // a connection beyond this many open ones: 503, and close
+  /** A request line's bytes; more: 414 URI Too Long. RFC 9112 3 asks for at least 8000. */
+  maxRequestLineBytes: 8 * 1024,
+  /** The field lines' bytes, all together; more: 431 Request Header Fields Too Large. */
+  maxHeaderBytes: 16 * 1024,
+  /** How many field lines a head may have; more: 431. */
+  maxHeaderCount: 100,
+  /** A request body's bytes; more: 413 Content Too Large, and the connection closes. */
+  maxBodyBytes: 1024 * 1024,
+  /** How long a head may take to arrive, from its first byte; longer: the connection closes. */
+  headersTimeoutMs: 10_000,
+  /** How long a body may take to arrive, from the end of its head; longer: 408, and a close. */
+  bodyTimeoutMs: 30_000,
+  /** How long a kept-alive connection may sit idle, or a write wait on the client; then: close. */
+  idleTimeoutMs: 5_000,
+  /** How long a handler may take to answer; longer: 503 Service Unavailable, and a close. */
+  handlerTimeoutMs: 30_000,
+  /** How long `close()` lets answers in flight finish; then streams are ended, and the rest cut. */
+  closeGraceMs: 5_000,
+  /** How many connections may be open at once; one more gets 503, and a close. */
+  maxConnections: 10_000,
 };
-const REQUEST_LINE = /^([!#$%&'*+.^_`|~\w-]+) ([\x21-\x7e]+) HTTP\/(\d)\.(\d)$/; // a method is a "token" (RFC 9110)
-const FIELD_LINE = /^([!#$%&'*+.^_`|~\w-]+):[\t ]*([\t\x20-\x7e]*?)[\t ]*$/; // no control bytes, no non-ASCII
-const HOST = /^(\[[\da-fA-F:.]+\]|[\w.-]+)(:\d{1,5})?$/, CHUNK_SIZE = /^([\da-fA-F]{1,8})[\t ]*(;.*)?$/;
-const SMALL = () => new Uint8Array(2048), ascii = new TextDecoder(), encoder = new TextEncoder(); // heads: ASCII
-/** A socket and its two buffers. TCP has no message boundaries, so a short read is not "the end": read on. */
+
+/** The limits a server works with, as in {@linkcode LIMITS}. */
+export type Limits = typeof LIMITS;
+
+// A request line is method SP target SP version (RFC 9112 3). A method is a token (RFC 9110 9.1):
+// letters, digits and !#$%&'*+-.^_`|~. The target is visible ASCII: the URL parser judges the rest.
+const REQUEST_LINE = /^([!#$%&'*+.^_`|~\w-]+) ([\x21-\x7e]+) HTTP\/(\d)\.(\d)$/;
+
+// A field line is a token, ":", and a value between optional spaces (RFC 9112 5), with no space
+// before the colon. A value is visible ASCII, spaces and tabs: no CR, LF or NUL (RFC 9110 5.5).
+const FIELD_LINE = /^([!#$%&'*+.^_`|~\w-]+):[\t ]*([\t\x20-\x7e]*?)[\t ]*$/;
+
+// A Host is a name or an IP address (IPv6 in brackets), maybe with a port (RFC 9110 7.2).
+const HOST = /^(\[[\da-fA-F:.]+\]|[\w.-]+)(:\d{1,5})?$/;
+
+// A chunk's size is hex (RFC 9112 7.1); 8 hex digits are 4 GiB, past any body limit, so a longer
+// size is refused rather than overflowed. Extensions may follow, each ";" and a name, maybe "=" and
+// a value (7.1.1): a name is a token, a value a token or a quoted-string (RFC 9110 5.6.2, 5.6.4).
+const TOKEN = /[!#$%&'*+.^_`|~\w-]+/.source;
+const QUOTED = /"(?:[\t !#-[\]-~]|\\[\t -~])*"/.source;
+const EXTENSION = `[\t ]*;[\t ]*${TOKEN}(?:[\t ]*=[\t ]*(?:${TOKEN}|${QUOTED}))?`;
+const CHUNK_SIZE = new RegExp(`^([\\da-fA-F]{1,8})(?:${EXTENSION})*$`);
+
+// A Content-Length is digits (RFC 9110 8.6); past 15 of them a JavaScript number loses precision.
+const CONTENT_LENGTH = /^\d{1,15}$/;
+
+// A connection's read buffer starts with room for most request heads; it grows for big bodies,
+// and once it has grown past 64 KiB, a small one replaces it when all of it has been read.
+const SMALL_BUFFER_BYTES = 4096;
+const MAX_KEPT_BUFFER_BYTES = 64 * 1024;
+
+// A chunk-size line longer than this is no size: 400. Each chunk costs memory however small it is:
+// more chunks than MAX_CHUNKS get 413.
+const MAX_CHUNK_LINE_BYTES = 1024;
+const MAX_CHUNKS = 8192;
+
+const CR = 13;
+const LF = 10;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * One client's TCP connection: a read buffer, and the answers we owe.
+ *
+ * TCP carries a stream of bytes with no message boundaries: one read may bring half a request line,
+ * or three pipelined requests. So a read is never taken for a request. The parser asks for "a line"
+ * or "n bytes", and the connection reads until it has them.
+ */
 class Connection {
-  idle = false; // waiting for a new request: a graceful close may end the connection now
-  closed = false; // by us, or by the sweeper
-  deadline = Infinity; // while we wait on the client: past it, the server's sweeper closes us (which ends the wait)
-  #buf: Uint8Array = new Uint8Array(4096).subarray(0, 2048); // 2 KiB: most heads fit (4 would cost 6% on a short one)
-  #start = 0; // the unread bytes are #buf[#start, #end)
+  /** True while we wait for a new request: nothing is owed, so a graceful close may end us now. */
+  idle = false;
+  /** True once we have closed the socket (the sweeper may do it for us). */
+  closed = false;
+  /** When the wait on the client must end (ms since 1970); past it, the sweeper closes us. */
+  deadline = Infinity;
+  /** How many bytes of answers we owe. */
+  owedBytes = 0;
+  /** The stream being sent, if one is: a closing server may end it. */
+  stream?: ReadableStreamDefaultReader<Uint8Array>;
+  /** While a handler runs: what ends the wait for it, should it pass its deadline. */
+  late?: () => void;
+  // The bytes read and not yet parsed are #buffer[#start, #end).
+  #buffer = new Uint8Array(SMALL_BUFFER_BYTES);
+  #start = 0;
   #end = 0;
-  #out = new Uint8Array(this.#buf.buffer, 2048); // what we owe, #out[0, #owed): #buf's other half (one allocation: -7%)
-  #owed = 0;
-  constructor(readonly conn: Deno.TcpConn, readonly idleMs: number, private writes = 0) {} // writes: how many so far
-  buffered = (): number => this.#end - this.#start;
-  async fill(until: number, idle = false): Promise<boolean> { // waits until `until` for bytes; false: the client closed
-    const late = (err: unknown) => Promise.reject(this.closed && !idle ? new HttpError(408, "Too slow") : err);
-    if (this.#owed) await this.flush().catch(late); // before we wait on the client, we send what we owe it
-    if (!this.buffered()) [this.#start, this.#end, this.#buf] = [0, 0, this.#buf.length > 65536 ? SMALL() : this.#buf];
-    if (this.#end === this.#buf.length) { // full: the unread bytes go first in a new buffer, twice as big if need be
-      const unread = this.#buf.subarray(this.#start), grow = unread.length * 2 > this.#buf.length;
-      [this.#buf, this.#start, this.#end] = [concat([unread], this.#buf.length * (grow ? 2 : 1)), 0, unread.length];
+  // The bytes we owe the client are #owed[0, owedBytes).
+  #owed = new Uint8Array(SMALL_BUFFER_BYTES);
+
+  constructor(readonly socket: Deno.TcpConn, readonly writeTimeoutMs: number) {}
+
+  /** How many bytes have been read and not yet parsed. */
+  buffered(): number {
+    return this.#end - this.#start;
+  }
+
+  /** Reads more bytes, waiting at most until `deadline`; false if the client closed its end. */
+  async fill(deadline: number, idle = false): Promise<boolean> {
+    // Before we wait on the client, we send what we owe: it may be waiting for that answer. So the
+    // answers to pipelined requests leave together, in one write.
+    if (this.owedBytes > 0) await this.flush();
+    this.#makeRoom();
+    this.deadline = deadline;
+    this.idle = idle;
+    let count: number | null = null;
+    try {
+      count = await this.socket.read(this.#buffer.subarray(this.#end));
+    } catch (err) {
+      // We closed the socket under the read: the sweeper found the client too slow. When idle,
+      // that ends the connection quietly.
+      if (!this.closed) throw err;
+      if (!idle) throw new HttpError(408, "The request took too long");
     }
-    [this.deadline, this.idle] = [until, idle]; // past the deadline, the sweeper closes us; idle: we owe no answer
-    const n = await this.conn.read(this.#buf.subarray(this.#end)).catch(late); // swept: 408; one hop (a chain costs 5%)
-    [this.deadline, this.idle, this.#end] = [Infinity, false, this.#end + (n ?? 0)];
-    return n !== null;
+    this.deadline = Infinity;
+    this.idle = false;
+    this.#end += count ?? 0;
+    return count !== null;
   }
-  head({ maxRequestLineBytes: maxLine, maxHeaderBytes: maxFields, maxHeaderCount }: typeof LIMITS) {
-    const buf = this.#buf.subarray(0, this.#end); // the head's lines once all of it is in; undefined: read on
-    while (buf[this.#start] === 13 && buf[this.#start + 1] === 10) this.#start += 2; // CRLFs first: ignored (9112 2.2)
-    let at = this.#start, lf, fields = 0, count = 0; // fields: where the field lines start, after the request line
-    for (; (lf = buf.indexOf(10, at)) >= 0; at = lf + 1) { // one scan of the bytes read (not stale ones), one decode
-      if (lf === at || buf[lf - 1] !== 13) throw new HttpError(400, "A line ended in LF, not CRLF");
-      if (lf === at + 1) return ascii.decode(buf.subarray(this.#start, (this.#start = lf + 1) - 4)).split("\r\n");
-      if (!fields && lf - at > maxLine + 1) throw new HttpError(414);
-      if ((fields ||= lf + 1) && lf - fields > maxFields + 1) throw new HttpError(431);
-      if (++count > maxHeaderCount + 1) throw new HttpError(431, "Too many header fields");
+
+  #makeRoom(): void {
+    const unread = this.buffered();
+    // A buffer that grew for a big request is let go once all of it is read.
+    if (unread === 0 && this.#buffer.length > MAX_KEPT_BUFFER_BYTES) {
+      this.#buffer = new Uint8Array(SMALL_BUFFER_BYTES);
     }
-    if (this.#end - (fields || at) > (fields ? maxFields + 3 : maxLine + 1)) throw new HttpError(fields ? 431 : 414);
-  }
-  async line(max: number, until: number, status = 400): Promise<string> { // the next line, without its CRLF
-    let lf; // the first LF from #start on, among the bytes read: past #end, stale ones could fill a MiB
-    while ((lf = this.#buf.subarray(0, this.#end).indexOf(10, this.#start)) < 0 && this.buffered() <= max + 1) {
-      if (!(await this.fill(until))) throw new HttpError(400, "The connection closed mid-request");
+    // The unread bytes move to the front, to make room after them; a full buffer doubles.
+    if (unread === this.#buffer.length) {
+      const bigger = new Uint8Array(unread * 2);
+      bigger.set(this.#buffer);
+      this.#buffer = bigger;
     }
-    if (lf < 0 || lf - this.#start > max + 1) throw new HttpError(status, "A line too long");
-    if (lf === this.#start || this.#buf[lf - 1] !== 13) throw new HttpError(400, "A line ended in LF, not CRLF");
-    return ascii.decode(this.#buf.subarray(this.#start, (this.#start = lf + 1) - 2)); // the line; the rest stays
+    this.#buffer.copyWithin(0, this.#start, this.#end);
+    this.#start = 0;
+    this.#end = unread;
   }
-  async take(n: number, until: number): Promise<Uint8Array> { // the next `n` bytes
-    while (this.buffered() < n) if (!(await this.fill(until))) throw new HttpError(400, "A body cut short");
-    return this.#buf.slice(this.#start, this.#start += n);
-  }
-  write(data: string | Uint8Array): number { // adds to what we owe; flush() sends it. Text goes in as UTF-8
-    const most = this.#owed + (typeof data === "string" ? 3 * data.length : data.length); // UTF-8: at most 3 per unit
-    if (most > this.#out.length) this.#out = concat([this.#out.subarray(0, this.#owed)], most + this.#owed); // 2x
-    if (typeof data !== "string") return (this.#out.set(data, this.#owed), this.#owed += data.length);
-    return this.#owed += encoder.encodeInto(data, this.#out.subarray(this.#owed)).written; // no new buffer each time
-  }
-  async flush(): Promise<void> { // all we owe; a client that won't read is cut off like a slow one
-    this.deadline = Date.now() + this.idleMs; // Nagle's algorithm delays a short segment while sent bytes await an ACK
-    for (let at = 0; at < this.#owed; this.writes++) { // (40 ms or more), so: off before a 2nd write or a long 1st one
-      if (this.writes === 1 || (!this.writes && this.#owed - at > 536)) this.conn.setNoDelay(true); // 536: least MSS
-      at += await this.conn.write(this.#out.subarray(at, this.#owed)); // all, or a part; one short write: no extra call
+
+  /**
+   * The next line, without its CRLF, if all of it has come; else undefined. Over `max` bytes, it
+   * is HttpError `tooLong`, whole or not.
+   */
+  takeLine(max: number, tooLong: number): string | undefined {
+    const lf = this.#buffer.subarray(0, this.#end).indexOf(LF, this.#start);
+    // With no LF yet, a line over its limit (and a CR) needs no more reading to be refused.
+    const length = lf === -1 ? this.buffered() : lf - this.#start;
+    if (length > max + "\r".length) throw new HttpError(tooLong, "A line too long");
+    if (lf === -1) return undefined;
+    // Every line ends in CRLF (RFC 9112 2.2). A bare LF is refused: two servers that disagree on
+    // where a line ends can be made to see different requests in the same bytes (smuggling).
+    if (this.#buffer[lf - 1] !== CR || lf === this.#start) {
+      throw new HttpError(400, "A line ended in LF, not CRLF");
     }
-    [this.#owed, this.#out, this.deadline] = [0, this.#out.length > 131072 ? new Uint8Array(0) : this.#out, Infinity];
+    const line = decoder.decode(this.#buffer.subarray(this.#start, lf - 1));
+    this.#start = lf + 1;
+    return line;
   }
-  close = (): boolean => this.closed ||= (this.conn.close(), true); // once: the sweeper and Server.close() may both try
-}
-function concat(parts: Uint8Array[], size = parts.reduce((n, p) => n + p.length, 0), out = new Uint8Array(size)) {
-  return (parts.reduce((at, part) => (out.set(part, at), at + part.length), 0), out); // (`out` is a local)
-}
-type Fields = Record<string, string>; // by lowercase name; a repeated field's values joined by ", " as Headers.get does
-type Head = { lines: string[]; method: string; url: URL; fields: Fields; http10: boolean; size: number | "chunked" };
-async function readHead(c: Connection, limits: typeof LIMITS, until = Date.now() + limits.headersTimeoutMs) {
-  let lines; // the head, checked (RFC 9112 2-5), with one deadline for all of it; usually it is all in already
-  while (!(lines = c.head(limits))) if (!(await c.fill(until))) throw new HttpError(400, "Closed mid-request");
-  const [, method, target, major, minor] = REQUEST_LINE.exec(lines[0]) ?? [];
-  if (!method) throw new HttpError(400, `Malformed request line ${JSON.stringify(lines[0].slice(0, 80))}`);
-  if (major !== "1") throw new HttpError(505, `HTTP/${major}.${minor} is not served here`); // 1.2 would be 1.1
-  const fields: Fields = Object.create(null); // no prototype: a field named "__proto__" is just a field
-  for (let i = 1; i < lines.length; i++) { // no space before the colon, no obs-fold (RFC 9112 5)
-    const [, name, value] = FIELD_LINE.exec(lines[i]) ?? [], key = name?.toLowerCase();
-    if (name === undefined) throw new HttpError(400, `Malformed header field ${JSON.stringify(lines[i].slice(0, 80))}`);
-    fields[key] = key in fields ? `${fields[key]}, ${value}` : value;
+
+  /** The next line, read until all of it has come. */
+  async line(max: number, deadline: number, tooLong: number): Promise<string> {
+    let line = this.takeLine(max, tooLong);
+    while (line === undefined) {
+      if (!(await this.fill(deadline))) throw new HttpError(400, "Closed mid-request");
+      line = this.takeLine(max, tooLong);
+    }
+    return line;
   }
-  const http10 = minor === "0", host = fields.host ?? (http10 ? "localhost" : ""); // "absolute-form": RFC 9112 3.2.2
-  const href = target[0] === "/" ? `http://${host}${target}` : /^https?:\/\/[^/]/i.test(target) ? target : "";
-  const url = HOST.test(host) ? URL.parse(href) : null; // parsed once, here
-  if (!url) throw new HttpError(400, HOST.test(host) ? `Bad target ${JSON.stringify(target)}` : "No valid Host");
-  return { lines, method, url, fields, http10, size: bodySize(fields, http10) };
-}
-function bodySize(fields: Fields, http10: boolean): number | "chunked" { // where the body ends: RFC 9112 6.3
-  const te = fields["transfer-encoding"], cl = fields["content-length"];
-  if (te !== undefined) { // both: two servers on the way could disagree on where the body ends ("request smuggling")
-    if (cl !== undefined || http10) throw new HttpError(400, "Transfer-Encoding with Content-Length, or in HTTP/1.0");
-    if (!/^chunked$/i.test(te)) throw new HttpError(501, `Transfer-Encoding "${te}" is not supported`);
-    return "chunked";
+
+  /** The next `count` bytes, as a copy of their own. */
+  async bytes(count: number, deadline: number): Promise<Uint8Array> {
+    while (this.buffered() < count) {
+      if (!(await this.fill(deadline))) throw new HttpError(400, "Closed mid-body");
+    }
+    this.#start += count;
+    return this.#buffer.slice(this.#start - count, this.#start);
   }
-  const values = cl === undefined ? ["0"] : [...new Set(cl.split(",").map((v) => v.trim()))]; // "5, 5": 5 sent twice
-  if (values.length > 1 || !/^\d{1,15}$/.test(values[0])) throw new HttpError(400, `Bad Content-Length "${cl}"`);
-  return Number(values[0]);
-}
-async function readBody(c: Connection, head: Head, limits: typeof LIMITS): Promise<Uint8Array> { // RFC 9112 6.3, 7.1
-  const { maxBodyBytes: max } = limits, { size } = head, until = Date.now() + limits.bodyTimeoutMs;
-  if (size !== "chunked" && size > max) throw new HttpError(413, `A body over ${max} bytes`);
-  if (/^100-continue$/i.test(head.fields.expect ?? "") && !head.http10) c.write("HTTP/1.1 100 Continue\r\n\r\n");
-  if (size !== "chunked") return await c.take(size, until);
-  const chunks: Uint8Array[] = []; // each: its size in hex (";extensions" ignored), CRLF, bytes, CRLF; size 0 ends
-  for (let total = 0, n; (n = parseInt(CHUNK_SIZE.exec(await c.line(1024, until))?.[1] ?? "x", 16)) !== 0;) {
-    if (Number.isNaN(n)) throw new HttpError(400, "A malformed chunk size line");
-    if ((total += n) > max) throw new HttpError(413, `A body over ${max} bytes`);
-    if (chunks.push(await c.take(n, until)) > 8192) throw new HttpError(413, "Over 8192 chunks"); // each costs memory
-    if (await c.line(2, until) !== "") throw new HttpError(400, "A chunk longer than its size");
+
+  /** Adds bytes, or text as UTF-8, to what we owe the client; `flush()` sends it. */
+  write(data: string | Uint8Array): void {
+    // UTF-8 takes at most 3 bytes for each UTF-16 code unit of a string.
+    const most = this.owedBytes + (typeof data === "string" ? data.length * 3 : data.length);
+    if (most > this.#owed.length) {
+      const bigger = new Uint8Array(Math.max(most, this.#owed.length * 2));
+      bigger.set(this.#owed.subarray(0, this.owedBytes));
+      this.#owed = bigger;
+    }
+    // Text is encoded straight into the buffer, not into an array of its own first.
+    if (typeof data === "string") {
+      this.owedBytes += encoder.encodeInto(data, this.#owed.subarray(this.owedBytes)).written;
+    } else {
+      this.#owed.set(data, this.owedBytes);
+      this.owedBytes += data.length;
+    }
   }
-  for (let t = 0, l; (l = await c.line(limits.maxHeaderBytes - t, until, 431)) !== ""; t += l.length + 2); // trailers
-  return concat(chunks);
+
+  /** Sends all we owe. A client that won't read gets as long as an idle one, then it is cut off. */
+  async flush(): Promise<void> {
+    this.deadline = Date.now() + this.writeTimeoutMs;
+    // A write may take only part of what it is given: the loop sends the rest.
+    let sent = 0;
+    while (sent < this.owedBytes) {
+      sent += await this.socket.write(this.#owed.subarray(sent, this.owedBytes));
+    }
+    this.owedBytes = 0;
+    this.deadline = Infinity;
+    // A buffer that grew for a big answer is let go.
+    if (this.#owed.length > MAX_KEPT_BUFFER_BYTES) this.#owed = new Uint8Array(SMALL_BUFFER_BYTES);
+  }
+
+  /** Past the deadline: a handler's wait ends (its answer: 503), or a slow client is cut off. */
+  expire(): void {
+    if (this.late !== undefined) this.late();
+    else this.close();
+  }
+
+  /** Closes the socket, once: the sweeper, a graceful close and #run's end may all try. */
+  close(): void {
+    if (!this.closed) this.socket.close();
+    this.closed = true;
+  }
 }
-/** How to make a {@linkcode Request}, e.g. `{ headers: { accept: "text/html" }, body: bytes, remoteAddr: "::1" }`. */
-export type RequestInit = { headers?: HeadersInit; body?: Uint8Array | Promise<Uint8Array>; remoteAddr?: string };
-/** A request, e.g. `GET /users/42?a=1` on "/users/:id": `req.path` "/users/42", `req.params.id` "42". */
+
+/** The parts one after the other, in one array of `size` bytes; one part is itself. */
+function concatenate(parts: Uint8Array[], size: number): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const whole = new Uint8Array(size);
+  let offset = 0;
+  for (const part of parts) {
+    whole.set(part, offset);
+    offset += part.length;
+  }
+  return whole;
+}
+
+/** Header fields by lowercase name; a repeated field's values joined by ", ", as in Headers. */
+type Fields = Record<string, string>;
+
+/** A request head, checked: its method, URL and fields; `lines` as they came, for the trace. */
+type Head = { method: string; url: URL; fields: Fields; http10: boolean; lines: string[] };
+
+/** Reads a request head (RFC 9112 2 to 5), and checks it. */
+async function readHead(c: Connection, limits: Limits): Promise<Head> {
+  // One deadline for the whole head, from its first byte: a client that sends a byte now and then,
+  // to hold the connection for ever (slowloris), is cut off all the same.
+  const deadline = Date.now() + limits.headersTimeoutMs;
+  // Empty lines before a request line are ignored (RFC 9112 2.2).
+  let line = "";
+  const max = limits.maxRequestLineBytes;
+  while (line === "") line = c.takeLine(max, 414) ?? await c.line(max, deadline, 414);
+  const requestLine = REQUEST_LINE.exec(line);
+  if (requestLine === null) throw new HttpError(400, `Malformed request line ${quote(line)}`);
+  const [, method, target, major, minor] = requestLine;
+  // A later HTTP/1.x is served as 1.1 (RFC 9110 2.5); HTTP/2 does not come as text.
+  if (major !== "1") throw new HttpError(505, `HTTP/${major}.${minor} is not served here`);
+  const http10 = minor === "0";
+  const lines = [line];
+  const fields = await readFields(c, limits, deadline, lines);
+
+  // HTTP/1.1 requires one valid Host field (RFC 9112 3.2); HTTP/1.0 came before it.
+  const host = fields.host ?? (http10 ? "localhost" : "");
+  if (!HOST.test(host)) throw new HttpError(400, "No valid Host field");
+  // The target is a path, "/users/7?x=1"; or, as proxies are sent, a whole URL whose host wins
+  // (the absolute-form, RFC 9112 3.2.2).
+  let url: URL | null = null;
+  if (target[0] === "/") url = URL.parse(`http://${host}${target}`);
+  if (/^https?:\/\/[^/]/i.test(target)) url = URL.parse(target);
+  if (url === null) throw new HttpError(400, `Bad request target ${quote(target)}`);
+  return { method, url, fields, http10, lines };
+}
+
+/**
+ * Field lines up to the empty line that ends them (RFC 9112 5), held to the limits of a head. The
+ * lines are added to `lines` as they came.
+ */
+async function readFields(c: Connection, limits: Limits, deadline: number, lines: string[]) {
+  // No prototype: a field named "__proto__" is a field like any other.
+  const fields: Fields = Object.create(null);
+  // The section's bytes: each line, and the CRLF between it and the next.
+  let bytes = 0;
+  // A line already in the buffer is taken at once, with no wait.
+  let line = c.takeLine(limits.maxHeaderBytes, 431) ??
+    await c.line(limits.maxHeaderBytes, deadline, 431);
+  for (let count = 1; line !== ""; count++) {
+    if (count > limits.maxHeaderCount) throw new HttpError(431, "Too many header fields");
+    const field = FIELD_LINE.exec(line);
+    if (field === null) throw new HttpError(400, `Malformed header field ${quote(line)}`);
+    const name = field[1].toLowerCase();
+    // A field sent twice is one list of values (RFC 9110 5.3); cookies are a list with "; ".
+    const comma = name === "cookie" ? "; " : ", ";
+    fields[name] = name in fields ? fields[name] + comma + field[2] : field[2];
+    lines.push(line);
+    bytes += line.length + "\r\n".length;
+    const max = Math.max(0, limits.maxHeaderBytes - bytes);
+    line = c.takeLine(max, 431) ?? await c.line(max, deadline, 431);
+  }
+  return fields;
+}
+
+/** A text cut short and quoted, for an error message. */
+function quote(text: string): string {
+  return JSON.stringify(text.slice(0, 80));
+}
+
+/**
+ * Reads a request's body, held to the body limit and to its time limit. Where it ends is told by
+ * the head (RFC 9112 6.3): after chunks, after Content-Length bytes, or at once.
+ */
+async function readBody(c: Connection, head: Head, limits: Limits): Promise<Uint8Array> {
+  const max = limits.maxBodyBytes;
+  const deadline = Date.now() + limits.bodyTimeoutMs;
+  const coding = head.fields["transfer-encoding"];
+  const length = head.fields["content-length"];
+  if (coding === undefined) {
+    if (length === undefined) return new Uint8Array(0);
+    // A list of one value sent twice, "5, 5", is that value (RFC 9110 8.6); any other is refused.
+    const values = length.split(",").map((value) => value.trim());
+    if (values.some((value) => value !== values[0]) || !CONTENT_LENGTH.test(values[0])) {
+      throw new HttpError(400, `Bad Content-Length ${quote(length)}`);
+    }
+    // A length over the limit is refused before a byte of the body is read.
+    if (Number(values[0]) > max) throw new HttpError(413);
+    expectContinue(c, head);
+    return await c.bytes(Number(values[0]), deadline);
+  }
+  // Both at once is how request smuggling starts: two servers on the way may each believe one,
+  // and so disagree on where the next request begins (RFC 9112 6.1).
+  if (length !== undefined) throw new HttpError(400, "Both Transfer-Encoding and Content-Length");
+  if (head.http10) throw new HttpError(400, "Transfer-Encoding in an HTTP/1.0 request");
+  // With a coding other than chunked, the body's end can't be found (RFC 9112 6.1).
+  if (!/^chunked$/i.test(coding)) throw new HttpError(501, `Unknown coding ${quote(coding)}`);
+  expectContinue(c, head);
+
+  // Each chunk is its size in hex on a line, that many bytes, and a CRLF (RFC 9112 7.1). A chunk
+  // of size 0 is the last; trailer fields and an empty line follow.
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  while (true) {
+    const sizeLine = CHUNK_SIZE.exec(await c.line(MAX_CHUNK_LINE_BYTES, deadline, 400));
+    if (sizeLine === null) throw new HttpError(400, "A malformed chunk size");
+    const size = parseInt(sizeLine[1], 16);
+    if (size === 0) break;
+    total += size;
+    if (total > max) throw new HttpError(413);
+    if (chunks.length === MAX_CHUNKS) throw new HttpError(413, `Over ${MAX_CHUNKS} chunks`);
+    chunks.push(await c.bytes(size, deadline));
+    const end = await c.line("\r\n".length, deadline, 400);
+    if (end !== "") throw new HttpError(400, "A chunk longer than its size");
+  }
+  // Trailer fields are held to the rules and limits of a head's, and dropped (RFC 9112 7.1.2).
+  await readFields(c, limits, deadline, []);
+  return concatenate(chunks, total);
+}
+
+/**
+ * "Expect: 100-continue" asks for a go-ahead before the body is sent (RFC 9110 10.1.1); HTTP/1.0
+ * clients know no interim answers.
+ */
+function expectContinue(c: Connection, head: Head): void {
+  const expect = head.fields.expect ?? "";
+  if (/^100-continue$/i.test(expect) && !head.http10) c.write("HTTP/1.1 100 Continue\r\n\r\n");
+}
+
+/** How to make a {@linkcode Request}: its header fields, its body, the client's address. */
+export type RequestInit = {
+  /** The header fields, e.g. `{ accept: "text/html" }`. */
+  headers?: HeadersInit;
+  /** The body's bytes, or a promise of them while they arrive. */
+  body?: Uint8Array | Promise<Uint8Array>;
+  /** The client's IP address, e.g. "127.0.0.1". */
+  remoteAddr?: string;
+};
+
+/**
+ * A request, as a handler sees it.
+ *
+ * @example
+ * ```ts
+ * import { Request } from "./mod.ts";
+ *
+ * const req = new Request("GET", "http://localhost/users/42?tab=posts");
+ * console.log(req.path, req.query.get("tab")); // "/users/42" "posts"
+ * // On the route "/users/:id", req.params.id is "42".
+ * ```
+ */
 export class Request<P = Record<string, string>> {
   /** The full URL, its dot segments ("/a/../b") already resolved. */
   readonly url: URL;
   /** The URL's path, percent-encoded as sent, e.g. "/users/42". */
   readonly path: string;
-  /** The client's IP address. */
-  readonly remoteAddr: string;
-  /** What the route captured, decoded: "/users/:id" gives `{ id }`. It may hold "/" or "..": not a safe file path. */
-  params = {} as P;
-  #headers?: HeadersInit; // a Headers object only once asked for: checking every field costs time
-  #body?: Uint8Array | Promise<Uint8Array>;
-  /** Makes a request with a `method` such as "GET", as the server does; tests can too. */
-  constructor(readonly method: string, url: string | URL, init: RequestInit = {}) {
-    [this.url, this.#headers, this.#body] = [url instanceof URL ? url : new URL(url), init.headers, init.body];
-    [this.path, this.remoteAddr] = [this.url.pathname, init.remoteAddr ?? ""];
+  /** What the route's pattern captured, decoded. It may hold "/" or "..": not a safe file path. */
+  params: P = {} as P;
+  #headers?: Headers;
+
+  /** Makes a request with a method such as "GET", as the server does; tests can too. */
+  constructor(readonly method: string, url: string | URL, readonly init: RequestInit = {}) {
+    this.url = url instanceof URL ? url : new URL(url);
+    this.path = this.url.pathname;
   }
+
+  /** The client's IP address. */
+  get remoteAddr(): string {
+    return this.init.remoteAddr ?? "";
+  }
+
   /** The query string's parameters, e.g. `req.query.get("page")`. */
-  get query(): URLSearchParams { // the URL makes it on first use: a field would make it for every request
+  get query(): URLSearchParams {
     return this.url.searchParams;
   }
+
   /** The header fields; their names are case-insensitive. */
   get headers(): Headers {
-    return this.#headers instanceof Headers ? this.#headers : (this.#headers = new Headers(this.#headers));
+    // Made on first use: Headers checks every field, and most handlers never ask.
+    this.#headers ??= new Headers(this.init.headers);
+    return this.#headers;
   }
-  /** The cookies the client sent, by name, each value as it was sent. */
-  get cookies(): Record<string, string> { // from "a=1; b=2"
-    return Object.fromEntries(this.headers.get("cookie")?.matchAll(/ ?([^;=]+)=([^;]*)/g).map((m) => m.slice(1)) ?? []);
+
+  /** The body's bytes; the server has held it to the body limit (413 beyond). */
+  async bytes(): Promise<Uint8Array> {
+    return await (this.init.body ?? new Uint8Array(0));
   }
-  /** The body's bytes; the server has already held it to the body limit (413 beyond). */
-  bytes = async (): Promise<Uint8Array> => await (this.#body ?? new Uint8Array());
+
   /** The body as UTF-8 text. */
-  text = async (): Promise<string> => new TextDecoder().decode(await this.bytes());
-  /** The body parsed as JSON; invalid JSON is HttpError 400 (and a body over the limit stays a 413). */
-  json = async <T = unknown>(): Promise<T> =>
-    await Promise.resolve(await this.text()).then(JSON.parse).catch((e) => Promise.reject(new HttpError(400, `${e}`)));
-  /** The body as a form, urlencoded or multipart; another type is HttpError 415, a broken form 400. */
+  async text(): Promise<string> {
+    return decoder.decode(await this.bytes());
+  }
+
+  /** The body parsed as JSON; invalid JSON is HttpError 400. */
+  async json<T = unknown>(): Promise<T> {
+    const text = await this.text();
+    try {
+      return JSON.parse(text);
+    } catch (err) {
+      throw new HttpError(400, `The body is not valid JSON: ${(err as Error).message}`);
+    }
+  }
+
+  /** The body as a form, urlencoded or multipart: another type is HttpError 415, a bad one 400. */
   async form(): Promise<FormData> {
     const type = this.headers.get("content-type") ?? "";
-    if (!/^(application\/x-www-form-urlencoded|multipart\/form-data)\b/i.test(type)) throw new HttpError(415);
-    const form = new globalThis.Response(await this.bytes() as BufferSource, { headers: { "content-type": type } });
-    return await form.formData().catch(() => Promise.reject(new HttpError(400, "A malformed form"))); // it knows both
+    if (!/^(application\/x-www-form-urlencoded|multipart\/form-data)\b/i.test(type)) {
+      throw new HttpError(415, "A form must be urlencoded or multipart/form-data");
+    }
+    // The web's Response parses both kinds of form, given the bytes and their type.
+    const bytes = await this.bytes() as Uint8Array<ArrayBuffer>;
+    const web = new globalThis.Response(bytes, { headers: { "content-type": type } });
+    return await web.formData().catch(() => Promise.reject(new HttpError(400, "A broken form")));
   }
 }
-// ====================================================== 3. Response to bytes =======================================
-/** A response body: text, bytes, a stream (sent as it comes), or none; e.g. `"hi"` or `file.readable`. */
+
+// ================================================================================================
+// 3. Response to bytes
+// ================================================================================================
+
+/** A response body: text, bytes, a stream (sent as it comes), or none. */
 export type Body = string | Uint8Array | ReadableStream<Uint8Array> | null;
-/** The status and header fields of a {@linkcode Response}, e.g. `{ status: 201, headers: { location: "/x" } }`. */
+
+/** The status and header fields of a {@linkcode Response}. */
 export type ResponseInit = { status?: number; headers?: HeadersInit };
-const FRAMING = /^(content-length|transfer-encoding|connection|date)$/, BYTES = "application/octet-stream"; // ours
-const date = { text: "" }; // the Date field, kept fresh by the servers' sweepers: formatting it per response is slow
-const quiet = <T>(promise: Promise<T>): Promise<T> => (promise.catch(() => {}), promise); // for whoever awaits it
-const drop = (body: Body): null => (body instanceof ReadableStream && body.cancel().catch(() => {}), null);
-let fieldsOf: (res: Response) => [Headers | undefined, string | undefined]; // for send(): [its Headers, or its type]
-/** A response, e.g. `Response.json({ ok: true }, { status: 201 })`; cookies: `headers.append("set-cookie", c)`. */
+
+/**
+ * A response: a status, header fields and a body.
+ *
+ * @example
+ * ```ts
+ * import { Response } from "./mod.ts";
+ *
+ * const created = Response.json({ id: 7 }, { status: 201 });
+ * created.headers.append("set-cookie", "seen=1; Path=/");
+ * const page = Response.html("<h1>Hello</h1>");
+ * const moved = Response.redirect("/login", 303);
+ * console.log(created.status, page.body, moved.headers.get("location"));
+ * ```
+ */
 export class Response {
   /** The status code, e.g. 200. */
   status: number;
-  #headers?: Headers; // made only when asked for: most responses need nothing but their content type
-  #init?: HeadersInit;
+  // The header fields are made when asked for: most responses need only a content type, which
+  // waits in #type until then.
+  #headers?: Headers;
   #type?: string;
-  /** Makes a response; the content type defaults to `type`, or text/plain for text, octet-stream for bytes. */
+
+  /** Makes a response, of content type `type`, or text/plain for text, octet-stream for bytes. */
   constructor(public body: Body = null, init: ResponseInit = {}, type?: string) {
-    [this.status, this.#init] = [init.status ?? 200, init.headers];
-    if (!Number.isInteger(this.status) || this.status < 200 || this.status > 599) throw new RangeError("Not 200-599");
-    if (body !== null) this.#type = type ?? (typeof body === "string" ? "text/plain; charset=utf-8" : BYTES);
-    if (init.headers || /[^\t\x20-\x7e]/.test(type ?? "")) this.#headers = this.headers; // a bad field throws here, now
+    this.status = init.status ?? 200;
+    // A handler's answer is final: 200 to 599 (RFC 9110 15). Interim 1xx are the server's.
+    if (!Number.isInteger(this.status) || this.status < 200 || this.status > 599) {
+      throw new RangeError(`A status is a whole number from 200 to 599, not ${this.status}`);
+    }
+    if (body !== null) type ??= typeof body === "string" ? "text/plain; charset=utf-8" : BYTES;
+    if (/[^\t\x20-\x7e]/.test(type ?? "")) throw new TypeError(`Bad content type ${quote(type!)}`);
+    this.#type = type;
+    // Fields given are checked now, so that a bad one fails in the handler that gave it.
+    if (init.headers !== undefined) this.#headers = new Headers(init.headers);
   }
+
   /** The header fields; the server adds Date and the framing fields, such as Content-Length. */
   get headers(): Headers {
-    const headers = this.#headers ??= new Headers(this.#init); // on first use, with the content type unless it has one
-    if (this.#type && !headers.has("content-type")) headers.set("content-type", this.#type);
-    return (this.#type = undefined, headers); // (once: a content type deleted on purpose stays deleted)
+    this.#headers ??= new Headers();
+    // The content type joins the fields once, unless they have one: one deleted stays deleted.
+    if (this.#type !== undefined && !this.#headers.has("content-type")) {
+      this.#headers.set("content-type", this.#type);
+    }
+    this.#type = undefined;
+    return this.#headers;
   }
-  static { // a static block may share private fields: send() can skip making Headers that nobody asked for
-    fieldsOf = (res) => (res.#headers || res.#init) ? [res.headers, undefined] : [undefined, res.#type];
+
+  /** The header fields as [name, value] pairs; unlike `headers`, this makes no Headers object. */
+  fields(): [string, string][] {
+    if (this.#headers !== undefined) return [...this.headers];
+    return this.#type === undefined ? [] : [["content-type", this.#type]];
   }
+
   /** An HTML page, e.g. `Response.html("<h1>Hi</h1>")`. */
-  static html = (html: string, init?: ResponseInit): Response => new Response(html, init, "text/html; charset=utf-8");
+  static html(html: string, init?: ResponseInit): Response {
+    return new Response(html, init, "text/html; charset=utf-8");
+  }
+
   /** A JSON document, e.g. `Response.json({ id: 7 }, { status: 201 })`. */
-  static json = (data: unknown, init?: ResponseInit) => new Response(JSON.stringify(data), init, "application/json");
+  static json(data: unknown, init?: ResponseInit): Response {
+    return new Response(JSON.stringify(data) ?? "null", init, "application/json");
+  }
+
   /** A redirect: 302 by default; 303 after a form post; 307 or 308 to keep the method. */
-  static redirect = (location: string | URL, status: 301 | 302 | 303 | 307 | 308 = 302): Response =>
-    new Response(null, { status, headers: { location: String(location) } });
-}
-/** Sends a response (RFC 9112 6): a head with the framing, then the body; says if the connection may stay open. */
-async function send(c: Connection, res: Response, method: string, http10: boolean, keepAlive: boolean, trace: boolean) {
-  const { status } = res, [headers, type] = fieldsOf(res), declared = headers?.get("content-length");
-  const text = typeof res.body === "string" && res.body.length < 65536 && /^[\0-\x7f]*$/.test(res.body); // 1 byte/char
-  let body = typeof res.body === "string" && !text ? encoder.encode(res.body) : res.body; // lengths are in bytes
-  let framing = "", chunked = false, sent = 0;
-  if (status === 204 || status === 304) body = drop(body); // never a body (RFC 9110 6.4.1); a stream is cancelled
-  else if (!(body instanceof ReadableStream)) framing = `content-length: ${body?.length ?? 0}\r\n`; // text, bytes, none
-  else if (declared && /^\d+$/.test(declared)) framing = `content-length: ${declared}\r\n`;
-  else if (http10) keepAlive = false; // HTTP/1.0 has no chunked framing: closing the connection ends the body
-  else [framing, chunked] = ["transfer-encoding: chunked\r\n", true];
-  if (method === "HEAD") body = drop(body); // the fields GET would send, its length included, but no body
-  if (/\bclose\b/i.test(headers?.get("connection") ?? "")) keepAlive = false;
-  let head = `HTTP/1.1 ${status} ${STATUS_TEXT.get(status) ?? "Unknown"}\r\n${framing}`;
-  if (type) head += `content-type: ${type}\r\n`;
-  for (const [name, value] of headers ?? []) if (!FRAMING.test(name)) head += `${name}: ${value}\r\n`;
-  const connection = keepAlive ? (http10 ? "connection: keep-alive\r\n" : "") : "connection: close\r\n";
-  head += `date: ${date.text}\r\n${connection}\r\n`;
-  if (trace) console.error(head.replaceAll("\r\n", "\\r\\n\n")); // and as it goes
-  if (!(body instanceof ReadableStream)) { // it waits for our next read or the close: pipelined answers leave together
-    const owed = typeof body === "string" ? c.write(head + body) : (c.write(head), c.write(body ?? "")); // text: 1 op
-    if (owed > 65536) await c.flush(); // but not a pile: past 64 KiB, send it now
-    return { keepAlive, sent: body?.length ?? 0 };
+  static redirect(location: string | URL, status: 301 | 302 | 303 | 307 | 308 = 302): Response {
+    return new Response(null, { status, headers: { location: String(location) } });
   }
-  await (c.write(head), c.flush()).catch((err) => Promise.reject((drop(body), err))); // the client left: let go of it
-  for await (const chunk of body) { // if a write throws (the client left), leaving the loop cancels the stream
-    if (chunk.length === 0) continue; // an empty chunk would say "the body ends here"
-    if ((sent += chunk.length) > Number(declared ?? Infinity)) throw new Error(`A stream over its ${declared} bytes`);
-    c.write(chunked ? `${chunk.length.toString(16)}\r\n` : "");
-    await (c.write(chunk), c.write(chunked ? "\r\n" : ""), c.flush());
-  }
-  if (chunked) await (c.write("0\r\n\r\n"), c.flush());
-  return { keepAlive: keepAlive && (chunked || sent === Number(declared)), sent }; // it lied about its length: close
 }
-// ====================================================== 4. Router ==================================================
-/** What a route pattern captures: `Params<"/users/:id/*">` is `{ id: string } & { "*": string }`. */
-export type Params<P extends string> = P extends `${infer S}/${infer Rest}` ? Params<S> & Params<Rest>
+
+const BYTES = "application/octet-stream";
+
+// The fields the server writes itself, from the body and the connection: any given are dropped.
+const SERVER_FIELDS = new Set(["content-length", "transfer-encoding", "connection", "date"]);
+
+// Answers wait to leave together, but not past this many bytes: then they go at once.
+const FLUSH_AT_BYTES = 64 * 1024;
+
+// The Date field (RFC 9110 6.6.1), kept fresh by the servers' sweepers: formatting a date for each
+// response costs time, and the field counts whole seconds anyway.
+let dateField = new Date().toUTCString();
+
+/** What `send` needs to know of the request, and whether the connection may stay open. */
+type SendOptions = { method: string; http10: boolean; keepAlive: boolean; trace: boolean };
+
+/** Sends a response (RFC 9112 6): a head with the framing of the body, then the body. */
+async function send(c: Connection, res: Response, options: SendOptions) {
+  let keepAlive = options.keepAlive;
+  let declared: number | undefined;
+  let head = `HTTP/1.1 ${res.status} ${STATUS_TEXT.get(res.status) ?? "Unknown"}\r\n`;
+  for (const [name, value] of res.fields()) {
+    if (!SERVER_FIELDS.has(name)) head += `${name}: ${value}\r\n`;
+    // A stream may say how long it is, and a handler may close the connection.
+    if (name === "content-length" && CONTENT_LENGTH.test(value)) declared = Number(value);
+    if (name === "connection" && /\bclose\b/i.test(value)) keepAlive = false;
+  }
+  // Text goes as UTF-8: its Content-Length counts bytes, not characters.
+  let body = typeof res.body === "string" ? encoder.encode(res.body) : res.body;
+  let chunked = false;
+  // The framing says where the body ends (RFC 9112 6.3). 204 and 304 never have one (RFC 9110
+  // 15.3.5, 15.4.5). HTTP/1.0 has no chunks: a stream's end is the connection's.
+  if (res.status === 204 || res.status === 304) {
+    body = cancel(body);
+  } else if (!(body instanceof ReadableStream)) {
+    // A HEAD answer may say the length a GET's body would have, with no body (RFC 9110 9.3.2).
+    const headLength = options.method === "HEAD" && body === null ? declared : undefined;
+    head += `content-length: ${headLength ?? body?.length ?? 0}\r\n`;
+  } else if (declared !== undefined) {
+    head += `content-length: ${declared}\r\n`;
+  } else if (options.http10) {
+    keepAlive = false;
+  } else {
+    head += "transfer-encoding: chunked\r\n";
+    chunked = true;
+  }
+  // HEAD gets the fields that GET would, its Content-Length too, but no body (RFC 9110 9.3.2).
+  if (options.method === "HEAD") body = cancel(body);
+
+  // HTTP/1.1 keeps a connection open unless a side says "close"; HTTP/1.0 closes it unless both
+  // say "keep-alive" (RFC 9112 9.3).
+  head += `date: ${dateField}\r\n`;
+  if (!keepAlive) head += "connection: close\r\n";
+  else if (options.http10) head += "connection: keep-alive\r\n";
+  head += "\r\n";
+  if (options.trace) console.error(showCRLF(head));
+  c.write(head);
+  if (body instanceof ReadableStream) {
+    return await sendStream(c, body, chunked, declared, keepAlive);
+  }
+  if (body !== null) c.write(body);
+  if (c.owedBytes > FLUSH_AT_BYTES) await c.flush();
+  return { bytes: body?.length ?? 0, keepAlive };
+}
+
+/** A stream goes out as it comes, each piece at once: a chat's messages can't wait. */
+async function sendStream(
+  c: Connection,
+  body: ReadableStream<Uint8Array>,
+  chunked: boolean,
+  declared: number | undefined,
+  keepAlive: boolean,
+) {
+  let sent = 0;
+  // The reader is kept on the connection, so that a closing server can end the stream.
+  c.stream = body.getReader();
+  try {
+    await c.flush();
+    let next = await c.stream.read();
+    while (!next.done) {
+      const chunk = next.value;
+      if (!(chunk instanceof Uint8Array)) {
+        throw new TypeError("A stream must give Uint8Array chunks");
+      }
+      sent += chunk.length;
+      if (sent > (declared ?? Infinity)) throw new Error(`A stream over its ${declared} bytes`);
+      // An empty chunk would read as the last one.
+      if (chunked && chunk.length > 0) c.write(`${chunk.length.toString(16)}\r\n`);
+      c.write(chunk);
+      if (chunked && chunk.length > 0) c.write("\r\n");
+      await c.flush();
+      next = await c.stream.read();
+    }
+  } catch (err) {
+    // The client left (a write failed), or the stream did: the stream is let go.
+    c.stream.cancel().catch(ignore);
+    throw err;
+  } finally {
+    c.stream = undefined;
+  }
+  // The last chunk is empty, with no trailer fields.
+  if (chunked) c.write("0\r\n\r\n");
+  // A stream shorter than it said leaves the client waiting for the rest: only a close ends that.
+  return { bytes: sent, keepAlive: keepAlive && sent === (declared ?? sent) };
+}
+
+/** Lets go of a body that won't be sent: a stream is cancelled, so whoever feeds it stops. */
+function cancel(body: Body | Uint8Array): null {
+  if (body instanceof ReadableStream) body.cancel().catch(ignore);
+  return null;
+}
+
+/** For a promise whose failure is dealt with elsewhere. */
+function ignore(): void {}
+
+/** A head as it is on the wire, each CRLF shown as \r\n and ending its line. */
+function showCRLF(head: string): string {
+  return head.replaceAll("\r\n", "\\r\\n\n");
+}
+
+// ================================================================================================
+// 4. Router
+// ================================================================================================
+
+/**
+ * What a route pattern captures: `Params<"/users/:id/*">` is `{ id: string } & { "*": string }`.
+ *
+ * @example
+ * ```ts
+ * import type { Params } from "./mod.ts";
+ *
+ * const params: Params<"/users/:id/files/*"> = { id: "7", "*": "a/b.txt" };
+ * ```
+ */
+export type Params<P extends string> = P extends `${infer Segment}/${infer Rest}`
+  ? Params<Segment> & Params<Rest>
   : P extends `:${infer Name}` ? { [K in Name]: string }
   : P extends "*" ? { "*": string }
   : Record<never, never>;
+
 type Route<T> = { value: T; names: string[]; pattern: string };
-type Found<T> = [Route<T>, string[]] | undefined;
-type Node<T> = { routes: Map<string, Route<T>>; children: Map<string, Node<T>>; param?: Node<T>; rest?: Node<T> };
-const node = <T>(): Node<T> => ({ routes: new Map(), children: new Map() });
-const ROUTE_RULES = `start it with "/", use URL characters, name each :param once, and put "*" last`;
-const SEGMENT = /^(:[A-Za-z_]\w*|\*|(?!:)[\w\-.~!$&'()+,;=:@]*)$/; // a :param, a *, or characters a URL path allows
-/** Maps a method and a path to a value, e.g. `.add("GET", "/users/:id", x)`, in a tree of path segments. */
+
+/** A node of the route tree: a segment of a path, and the routes that end there, by method. */
+type RouteNode<T> = {
+  routes: Map<string, Route<T>>;
+  children: Map<string, RouteNode<T>>;
+  param?: RouteNode<T>;
+  rest?: RouteNode<T>;
+};
+
+/** What a search of the tree carries: `allowed` gathers the methods for a 405's Allow field. */
+type Search = { method: string; segments: string[]; allowed: Set<string> };
+
+/** A route found, and the values its params captured. */
+type Found<T> = { route: Route<T>; values: string[] } | undefined;
+
+// A segment is a :param, a *, or characters a URL path holds as they are (RFC 3986 3.3).
+// ("(?!:)": a static segment does not start with ":", which would be a :param with a bad name.)
+const SEGMENT = /^(:[A-Za-z_]\w*|\*|(?!:)[\w\-.~!$&'()+,;=:@]*)$/;
+
+/**
+ * A map from a method and a path to a value, such as a handler, kept in a tree of path segments.
+ *
+ * @example
+ * ```ts
+ * import { Router } from "./mod.ts";
+ *
+ * const router = new Router<string>().add("GET", "/users/:id", "a user");
+ * console.log(router.match("GET", "/users/7")); // { value: "a user", params: { id: "7" } }
+ * console.log(router.match("GET", "/nothing")); // null: a 404
+ * ```
+ */
 export class Router<T> {
-  #tree: Node<T> = node();
-  /** Adds a route like "/users/:id" or "/files/*"; a malformed pattern or a second route for it throws. */
+  #root: RouteNode<T> = { routes: new Map(), children: new Map() };
+
+  /** Adds a route: "/users", "/users/:id", "/files/*". A bad pattern, or a second route, throws. */
   add(method: string, pattern: string, value: T): this {
+    const bad = (advice: string) => new Error(`Bad route "${pattern}": ${advice}`);
+    if (pattern[0] !== "/") throw bad(`start it with "/"`);
     const names: string[] = [];
-    let at = this.#tree;
-    if (pattern[0] !== "/") throw new Error(`Bad route "${pattern}": ${ROUTE_RULES}`);
-    for (const s of pattern.split("/").slice(1)) {
-      const name = s[0] === ":" ? s.slice(1) : s === "*" ? s : ""; // a param's name, "*", or "" for a fixed segment
-      const bad = !SEGMENT.test(s) || /^\.\.?$/.test(s) || names.at(-1) === "*" || (name && names.includes(name));
-      if (bad) throw new Error(`Bad route "${pattern}" at "${s}": ${ROUTE_RULES}`);
-      if (name) names.push(name);
-      if (s === "*") at = at.rest ??= node();
-      else if (s[0] === ":") at = at.param ??= node();
-      else at = at.children.get(s) ?? at.children.set(s, node()).get(s)!;
+    let node = this.#root;
+    for (const segment of pattern.split("/").slice(1)) {
+      if (!SEGMENT.test(segment)) throw bad(`"${segment}" is not a :name, a * or URL characters`);
+      // A URL never holds "." or ".." segments: the client resolves them (RFC 3986 5.2.4).
+      if (segment === "." || segment === "..") throw bad(`write the path that "${segment}" means`);
+      if (names.includes("*")) throw bad(`"*" takes the rest of the path: put it last`);
+      const name = segment[0] === ":" ? segment.slice(1) : segment;
+      if (names.includes(name)) throw bad(`name each :param once, not ":${name}" twice`);
+      if (segment[0] === ":" || segment === "*") names.push(name);
+      node = child(node, segment);
     }
-    const old = at.routes.get(method);
-    if (old) throw new Error(`Route ${method} ${pattern} clashes with ${method} ${old.pattern}: keep one of them`);
-    return (at.routes.set(method, { value, names, pattern }), this);
+    const old = node.routes.get(method);
+    if (old) throw new Error(`Route ${method} ${pattern} clashes with ${old.pattern}: keep one`);
+    node.routes.set(method, { value, names, pattern });
+    return this;
   }
-  /** The route's value and params; null if no route has the path (a 404); HttpError 405 with `Allow` if no method. */
+
+  /**
+   * The value and params for a method and a path; null if no route has the path (a 404). If routes
+   * have the path but not the method, it throws HttpError 405, with the Allow field.
+   */
   match(method: string, path: string): { value: T; params: Record<string, string> } | null {
-    const allowed: string[] = [], segments = path.split("/"); // segments[0] is the "" before the first "/"
-    const pick = (routes: Map<string, Route<T>>, values: string[]): Found<T> => { // HEAD may use GET (RFC 9110 9.3.2)
-      const route = routes.get(method) ?? (method === "HEAD" ? routes.get("GET") : undefined);
-      if (route) return [route, values];
-      allowed.push(...routes.keys()); // the path exists, but not with this method: remember for Allow
-    };
-    const walk = (at: Node<T>, i: number, values: string[]): Found<T> => { // a static child, else :param, else *
-      const s = segments[i], child = at.children.get(s);
-      const found = i === segments.length ? pick(at.routes, values) : (child && walk(child, i + 1, values)) ??
-        (at.param && s !== "" ? walk(at.param, i + 1, [...values, s]) : undefined);
-      return found ?? (at.rest && pick(at.rest.routes, [...values, segments.slice(i).join("/")]));
-    };
-    const [route, values = []] = walk(this.#tree, 1, []) ?? [];
-    try { // percent-decoded: "/users/J%C3%B6rg" gives "Jörg"
-      const params = Object.fromEntries(route?.names.map((name, i) => [name, decodeURIComponent(values[i])]) ?? []);
-      if (route) return { value: route.value, params };
-    } catch {
-      throw new HttpError(400, "A malformed %-escape in the path");
-    }
-    if (allowed.length === 0) return null;
-    const allow = [...new Set([...allowed, ...(allowed.includes("GET") ? ["HEAD"] : []), "OPTIONS"])].join(", ");
+    // segments[0] is the "" before the path's first "/".
+    const search: Search = { method, segments: path.split("/"), allowed: new Set() };
+    const found = walk(this.#root, 1, [], search);
+    if (found) return { value: found.route.value, params: decode(found.route.names, found.values) };
+    if (search.allowed.size === 0) return null;
+    // The path is known, with other methods (RFC 9110 15.5.6): Allow says which.
+    if (search.allowed.has("GET")) search.allowed.add("HEAD");
+    search.allowed.add("OPTIONS");
+    const allow = [...search.allowed].join(", ");
     throw new HttpError(405, `${method} is not allowed here; ${allow} are`, { headers: { allow } });
   }
 }
-// ====================================================== 5. App =====================================================
-/** What a handler may return: a Response; text; bytes or a stream; null for 204; anything else goes as JSON. */
-export type Result = Response | Body | Record<string, unknown> | unknown[] | number | boolean;
+
+/** The node that a pattern's segment leads to from `node`, made if it is new. */
+function child<T>(node: RouteNode<T>, segment: string): RouteNode<T> {
+  const made = { routes: new Map(), children: new Map() };
+  if (segment === "*") node.rest ??= made;
+  if (segment === "*") return node.rest!;
+  if (segment[0] === ":") node.param ??= made;
+  if (segment[0] === ":") return node.param!;
+  if (!node.children.has(segment)) node.children.set(segment, made);
+  return node.children.get(segment)!;
+}
+
+/**
+ * The route for the segments from `i` on, below `node`. A static segment is tried first, then a
+ * :param, then a *: when one leads nowhere, the next is tried.
+ */
+function walk<T>(node: RouteNode<T>, i: number, values: string[], search: Search): Found<T> {
+  const segment = search.segments[i];
+  const next = node.children.get(segment);
+  let found: Found<T>;
+  if (i === search.segments.length) found = pick(node, values, search);
+  else if (next !== undefined) found = walk(next, i + 1, values, search);
+  // A :param takes one segment, never an empty one.
+  if (!found && node.param && segment) {
+    found = walk(node.param, i + 1, [...values, segment], search);
+  }
+  // A * takes the rest of the path, however much, even none.
+  const rest = search.segments.slice(i).join("/");
+  if (!found && node.rest) found = pick(node.rest, [...values, rest], search);
+  return found;
+}
+
+/** The route for the method among those ending at `node`; HEAD may use GET's (RFC 9110 9.3.2). */
+function pick<T>(node: RouteNode<T>, values: string[], search: Search): Found<T> {
+  let route = node.routes.get(search.method);
+  if (search.method === "HEAD") route ??= node.routes.get("GET");
+  // A route for "*" takes any method.
+  route ??= node.routes.get("*");
+  if (route !== undefined) return { route, values };
+  // The path is here, but not with this method: its methods are noted for a 405.
+  for (const method of node.routes.keys()) search.allowed.add(method);
+}
+
+/** What the params captured, percent-decoded: "J%C3%B6rg" is "Jörg". */
+function decode(names: string[], values: string[]): Record<string, string> {
+  const params: Record<string, string> = {};
+  try {
+    for (let i = 0; i < names.length; i++) params[names[i]] = decodeURIComponent(values[i]);
+  } catch {
+    throw new HttpError(400, "A malformed %-escape in the path");
+  }
+  return params;
+}
+
+// ================================================================================================
+// 5. App
+// ================================================================================================
+
+/**
+ * What a handler may return: a Response (groundwork's, or the web's); text; bytes or a stream;
+ * null for 204 No Content; anything else goes as JSON.
+ */
+export type Result = Response | globalThis.Response | Body | object | number | boolean;
+
 /** A route handler, e.g. `(req) => ({ id: req.params.id })`. */
 export type Handler<P = Record<string, string>> = (req: Request<P>) => Result | Promise<Result>;
-/** Middleware wraps the rest of the chain, which `next()` runs, e.g. `(req, next) => next()`. */
+
+/** Middleware: it wraps the rest of the chain, which `next()` runs and gives back as a Response. */
 export type Middleware = (req: Request, next: () => Promise<Response>) => Result | Promise<Result>;
-function errorResponse(err: unknown): Response { // an HttpError answers itself; anything else: a 500 saying no more
-  if (err instanceof HttpError) return new Response(err.status < 500 ? err.message : STATUS_TEXT.get(err.status)!, err);
-  return (console.error(err), new Response("Internal Server Error", { status: 500 })); // the details: only in our log
-}
-function toResponse(out: Result | void, who: string): Response { // what a handler put out, as a Response
+
+/** What a handler, a middleware or `notFound` returned, as a Response. */
+function toResponse(out: Result | void, who: string): Response {
   if (out instanceof Response) return out;
-  if (out === undefined) throw new TypeError(`${who} returned nothing: did you forget to \`return\`?`);
-  if (out instanceof globalThis.Response) throw new TypeError(`${who} returned a web Response: use groundwork's`);
-  const raw = out === null || typeof out === "string" || out instanceof Uint8Array || out instanceof ReadableStream;
-  return raw ? new Response(out, { status: out === null ? 204 : 200 }) : Response.json(out);
+  if (out === undefined) {
+    throw new TypeError(`${who} returned nothing: did you forget to \`return\`?`);
+  }
+  // The web's Response, out of habit or for want of an import, is converted.
+  if (out instanceof globalThis.Response) {
+    return new Response(out.body, { status: out.status, headers: out.headers });
+  }
+  if (out === null) return new Response(null, { status: 204 });
+  const raw = typeof out === "string" || out instanceof Uint8Array || out instanceof ReadableStream;
+  return raw ? new Response(out) : Response.json(out);
 }
-/** Middleware and routes, e.g. `new App().get("/hi", () => "Hi")`; `listen()`, or `Deno.serve(app.fetch)`. */
+
+/**
+ * The answer to an error. An HttpError is its own answer; a 5xx one shows only its reason phrase.
+ * Anything else is a bug: it is logged here, and the client learns no more than 500.
+ */
+function errorResponse(err: unknown): Response {
+  if (!(err instanceof HttpError)) console.error(err);
+  if (!(err instanceof HttpError)) return new Response("Internal Server Error", { status: 500 });
+  const text = err.status < 500 ? err.message : STATUS_TEXT.get(err.status);
+  return new Response(text ?? "Error", { status: err.status, headers: err.headers });
+}
+
+/**
+ * An app: routes, middleware, and the answers to what goes wrong. Serve it with `listen()`, or hand
+ * `app.fetch` to `Deno.serve`.
+ *
+ * @example
+ * ```ts
+ * import { App, Request } from "./mod.ts";
+ *
+ * const app = new App()
+ *   .use(async (req, next) => {
+ *     const res = await next(); // every answer comes back here: 200, 404 and 500 alike
+ *     res.headers.set("x-served-by", "groundwork");
+ *     return res;
+ *   })
+ *   .get("/", () => "Hello, World!");
+ *
+ * const res = await app.handle(new Request("GET", "http://localhost/"));
+ * console.log(res.status, res.body); // 200 "Hello, World!"
+ * ```
+ */
 export class App {
   #router = new Router<Handler>();
   #middleware: Middleware[] = [];
+
   /** The answer for a path that no route has; replace it to change the 404 page. */
   notFound: Handler = (req) => new Response(`Nothing at ${req.path}`, { status: 404 });
+
   /** Turns anything thrown into a response; replace it to show errors your way. */
   onError: (err: unknown, req: Request) => Response | Promise<Response> = errorResponse;
-  /** Makes an app; `maxBodyBytes` caps request bodies (413 beyond) on `listen()` and `fetch` alike. */
-  constructor(readonly options: { maxBodyBytes?: number } = {}) {}
+
+  /** Makes an app; `maxBodyBytes` caps request bodies (413 beyond), on `listen()` and `fetch`. */
+  constructor(readonly config: { maxBodyBytes?: number } = {}) {}
+
   /** Adds middleware; each runs around those added after it, and around the handler. */
-  use = (middleware: Middleware): this => (this.#middleware.push(middleware), this);
-  /** Routes GET requests (and so HEAD ones) for `path`, e.g. "/users/:id" or "/static/*", to `handler`. */
-  get = <P extends string>(path: P, handler: Handler<Params<P>>): this => this.#add("GET", path, handler);
-  /** Routes POST requests. */
-  post = <P extends string>(path: P, handler: Handler<Params<P>>): this => this.#add("POST", path, handler);
-  /** Routes PUT requests. */
-  put = <P extends string>(path: P, handler: Handler<Params<P>>): this => this.#add("PUT", path, handler);
-  /** Routes PATCH requests. */
-  patch = <P extends string>(path: P, handler: Handler<Params<P>>): this => this.#add("PATCH", path, handler);
-  /** Routes DELETE requests. */
-  delete = <P extends string>(path: P, handler: Handler<Params<P>>): this => this.#add("DELETE", path, handler);
-  #add = (method: string, path: string, h: unknown): this => (this.#router.add(method, path, h as Handler), this);
-  /** Answers one request: the middleware in order, then the route's handler. It never throws. */
-  handle = (req: Request): Promise<Response> => { // not async around next(0): a promise less, +9% (and never throws)
-    let called = -1;
-    const next = async (i: number): Promise<Response> => {
-      if (i <= called) throw new Error("A middleware called next() twice: call it once");
-      called = i;
-      if (this.#middleware[i]) return toResponse(await this.#middleware[i](req, () => next(i + 1)), "A middleware");
-      const route = this.#router.match(req.method, req.path);
-      if (!route) return toResponse(await this.notFound(req), "notFound");
+  use(middleware: Middleware): this {
+    if (typeof middleware !== "function") throw new TypeError("use() takes (req, next) => ...");
+    this.#middleware.push(middleware);
+    return this;
+  }
+
+  /** Routes GET requests (and so HEAD ones) for a path, e.g. "/users/:id" or "/static/*". */
+  get<P extends string>(path: P, handler: Handler<Params<P>>): this {
+    return this.on("GET", path, handler);
+  }
+
+  /** Routes POST requests for a path. */
+  post<P extends string>(path: P, handler: Handler<Params<P>>): this {
+    return this.on("POST", path, handler);
+  }
+
+  /** Routes PUT requests for a path. */
+  put<P extends string>(path: P, handler: Handler<Params<P>>): this {
+    return this.on("PUT", path, handler);
+  }
+
+  /** Routes PATCH requests for a path. */
+  patch<P extends string>(path: P, handler: Handler<Params<P>>): this {
+    return this.on("PATCH", path, handler);
+  }
+
+  /** Routes DELETE requests for a path. */
+  delete<P extends string>(path: P, handler: Handler<Params<P>>): this {
+    return this.on("DELETE", path, handler);
+  }
+
+  /** Routes HEAD requests for a path; without such a route, HEAD uses the GET route. */
+  head<P extends string>(path: P, handler: Handler<Params<P>>): this {
+    return this.on("HEAD", path, handler);
+  }
+
+  /** Routes OPTIONS requests for a path; without such a route, OPTIONS gets 204 and Allow. */
+  options<P extends string>(path: P, handler: Handler<Params<P>>): this {
+    return this.on("OPTIONS", path, handler);
+  }
+
+  /** Routes requests with any method for a path. */
+  all<P extends string>(path: P, handler: Handler<Params<P>>): this {
+    return this.on("*", path, handler);
+  }
+
+  /** Routes requests with a method, or one of several: `on(["GET", "POST"], "/x", handler)`. */
+  on<P extends string>(methods: string | string[], path: P, handler: Handler<Params<P>>): this {
+    for (const method of [methods].flat()) this.#router.add(method, path, handler as Handler);
+    return this;
+  }
+
+  /**
+   * Answers one request: the middleware in order, then the route's handler. It never throws. It is
+   * a field, not a method, so that it can be passed around: `new Server(app.handle)`.
+   */
+  handle = (req: Request): Promise<Response> => this.#run(req, 0, req.path);
+
+  /**
+   * Mounts an app at a path: with `app.route("/api", api)`, api's "/users" answers "/api/users".
+   * Its middleware runs for its own routes only, inside this app's middleware.
+   */
+  route(prefix: string, app: App): this {
+    // The router checks the characters; a prefix has no :param, no *, and no "/" at its end.
+    if (!/^(\/[^/:*]+)+$/.test(prefix)) {
+      throw new Error(`Bad prefix "${prefix}": a path of fixed segments, such as "/api/v1"`);
+    }
+    return this.all(`${prefix}/*`, (req) => app.#run(req, 0, req.path.slice(prefix.length) || "/"));
+  }
+
+  /** Answers a request with no socket, as a test would: `await app.request("/users/7")`. */
+  request(input: string | URL, init?: globalThis.RequestInit): Promise<globalThis.Response> {
+    return this.fetch(new globalThis.Request(new URL(input, "http://localhost"), init));
+  }
+
+  /**
+   * Runs middleware number `i`, or past the last one the router (on `path`, which is the request's
+   * within a mounted app) and the route's handler. What it throws becomes a response right here,
+   * so that the middleware around it gets one from `next()`.
+   */
+  async #run(req: Request, i: number, path: string): Promise<Response> {
+    try {
+      const middleware = this.#middleware[i];
+      if (middleware !== undefined) {
+        let called = false;
+        const next = () => {
+          if (called) throw new Error("A middleware called next() twice: call it once");
+          called = true;
+          return this.#run(req, i + 1, path);
+        };
+        return toResponse(await middleware(req, next), "A middleware");
+      }
+      const route = this.#router.match(req.method, path);
+      if (route === null) return toResponse(await this.notFound(req), "notFound");
       req.params = route.params;
       return toResponse(await route.value(req), `The handler for ${req.method} ${req.path}`);
-    };
-    return next(0).catch((err) => { // OPTIONS asks which methods a path allows (RFC 9110 9.3.7): so does a 405
-      if (req.method === "OPTIONS" && err?.status === 405) return new Response(null, { ...err, status: 204 }); // Allow
-      return Promise.resolve(err).then((e) => this.onError(e, req)).catch(errorResponse); // (onError may throw)
-    });
+    } catch (err) {
+      // OPTIONS asks which methods a path allows (RFC 9110 9.3.7): a 405's Allow field says.
+      if (req.method === "OPTIONS" && err instanceof HttpError && err.status === 405) {
+        return new Response(null, { status: 204, headers: err.headers });
+      }
+      // onError may throw too: then the plain answer.
+      return await Promise.resolve(err).then((e) => this.onError(e, req)).catch(errorResponse);
+    }
+  }
+
+  /**
+   * Answers a web Request with a web Response: what `Deno.serve(app.fetch)` and `deno serve` call.
+   * It is a field, not a method, so that it can be passed around.
+   */
+  fetch = async (
+    web: globalThis.Request,
+    info?: Deno.ServeHandlerInfo<Deno.NetAddr>,
+  ): Promise<globalThis.Response> => {
+    // Deno.serve lets a Host through that no URL can hold, such as "a:b": that is the client's 400.
+    const url = URL.parse(web.url);
+    if (url === null) return toWeb(errorResponse(new HttpError(400, "No valid Host field")));
+    const max = this.config.maxBodyBytes ?? LIMITS.maxBodyBytes;
+    const body = web.body === null ? undefined : readWebBody(web, max);
+    // A handler may never read the body: then its failure is nobody's to hear.
+    body?.catch(ignore);
+    const remoteAddr = info?.remoteAddr.hostname;
+    const req = new Request(web.method, url, { headers: web.headers, body, remoteAddr });
+    return toWeb(await this.handle(req));
   };
-  /** Answers a web Request with a web Response: what `Deno.serve(app.fetch)` and `deno serve` call. */
-  fetch = async (web: globalThis.Request, info?: Deno.ServeHandlerInfo<Deno.NetAddr>): Promise<globalThis.Response> => {
-    const body = web.body ? quiet(readAll(web, this.options.maxBodyBytes ?? LIMITS.maxBodyBytes)) : undefined;
-    const req = new Request(web.method, web.url, { headers: web.headers, body, remoteAddr: info?.remoteAddr.hostname });
-    const res = await this.handle(req), [headers, type] = fieldsOf(res), { status } = res; // HEAD: Deno drops the body
-    const init: ResponseInit = { status, headers: headers ?? (type ? { "content-type": type } : {}) }; // no copy: +8%
-    const out = status === 204 || status === 304 ? drop(res.body) : res.body; // bytes: Deno adds text/plain to text
-    return new globalThis.Response((headers && typeof out === "string" ? encoder.encode(out) : out) as BodyInit, init);
-  };
+
   /** Serves the app on groundwork's own {@linkcode Server}; resolves once it is listening. */
   async listen(options: ServerOptions = {}): Promise<Server> {
-    const server = new Server(this.handle, { ...this.options, ...options }), { port } = await server.listen();
+    const server = new Server(this.handle, { maxBodyBytes: this.config.maxBodyBytes, ...options });
+    const { port } = await server.listen();
     if (options.log !== false) console.error(`Listening on http://localhost:${port}/`);
     return server;
   }
 }
-async function readAll(web: globalThis.Request, n: number, cl = web.headers.get("content-length") ?? "") { // or 413
-  if (/^\d{1,15}$/.test(cl) && +cl <= n) return await web.bytes(); // Deno.serve holds it to that length: 1.5x faster
-  return concat(await Array.fromAsync(web.body!, (p) => (n -= p.length) < 0 ? Promise.reject(new HttpError(413)) : p));
-}
-// ====================================================== 6. Server ==================================================
-/** Where a {@linkcode Server} listens, what it prints, and any {@linkcode LIMITS} to change. */
-export type ServerOptions = Partial<typeof LIMITS> & {
-  port?: number; // 0 picks a free port; by default: `--port N` from the command line, else PORT, else 8000
-  hostname?: string; // the default "0.0.0.0" is every interface
-  reusePort?: boolean; // several processes share one port (Linux; Deno asks for --unstable-net)
-  log?: boolean; // an access-log line per request on stderr; on by default
-  trace?: boolean; // print every head as it was on the wire, \r\n shown (also: GROUNDWORK_TRACE=1)
-};
-const GONE = /^(HttpError|BadResource|BrokenPipe|ConnectionReset|Interrupted|NotConnected)$/; // errors: a client gone
-/** HTTP/1.1 on TCP, e.g. `new Server(() => new Response("hi")).listen()`: it knows no routes (Python's WSGI split). */
-export class Server {
-  #listener?: Deno.TcpListener;
-  #accepting?: Promise<unknown>;
-  #connections = new Map<Connection, Promise<unknown>>();
-  #closing = false;
-  #sweeper?: ReturnType<typeof setInterval>;
-  /** The address the server listens on, once `listen()` has bound it (with port 0: the port it was given). */
-  addr?: Deno.NetAddr;
-  /** Makes a server that answers with `handler`; nothing happens until `listen()`. */
-  constructor(readonly handler: (req: Request) => Response | Promise<Response>, readonly options: ServerOptions = {}) {}
-  /** Binds the port and starts accepting; resolves with the address bound (with port 0, a free one). */
-  listen(): Promise<Deno.NetAddr> {
-    const flag = Deno.args.indexOf("--port"), { hostname = "0.0.0.0", reusePort } = this.options;
-    const port = this.options.port ?? Number(flag >= 0 ? Deno.args[flag + 1] : env("PORT") ?? 8000);
-    const listener = this.#listener = Deno.listen({ port, hostname, reusePort } as Deno.TcpListenOptions);
-    const limits = { ...LIMITS, ...Object.fromEntries(Object.entries(this.options).filter((o) => o[1] !== undefined)) };
-    const trace = this.options.trace ?? env("GROUNDWORK_TRACE") === "1", log = this.options.log ?? true; // once, here
-    const sweep = () => { // one timer for every deadline: a timer per read and per write costs a third of our speed
-      date.text = new Date().toUTCString();
-      this.#connections.forEach((_, c) => Date.now() > c.deadline && c.close());
-    };
-    this.#sweeper = (sweep(), setInterval(sweep, 200)); // (and a first time now)
-    this.#accepting = (async () => {
-      for (let conn; !this.#closing;) {
-        if (!(conn = await listener.accept().catch(backoff))) continue; // one failing (a reset, no fds) ends nothing
-        const c = new Connection(conn, limits.idleTimeoutMs); // also how long a write may wait on the client
-        const done = this.#serve(c, limits, trace, log).catch(unlessGone).then(() => c.flush()).catch(unlessGone);
-        this.#connections.set(c, done.finally(() => (c.close(), this.#connections.delete(c))));
-      }
-    })().catch(unlessGone); // (nothing above should throw; if it does, it is logged, not a crash)
-    return Promise.resolve(this.addr = listener.addr);
+
+/** A web request's body, held to the body limit: 413 past it. */
+async function readWebBody(web: globalThis.Request, max: number): Promise<Uint8Array> {
+  const declared = web.headers.get("content-length") ?? "";
+  if (Number(declared) > max) throw new HttpError(413);
+  try {
+    // Deno.serve holds a body to its declared length, so it is read in one go: that is faster.
+    if (CONTENT_LENGTH.test(declared)) return await web.bytes();
+    const parts: Uint8Array[] = [];
+    let size = 0;
+    // Leaving the loop at the limit cancels the stream: the rest is never read.
+    for await (const part of web.body!) {
+      size += part.length;
+      if (size > max) throw new HttpError(413);
+      parts.push(part);
+    }
+    return concatenate(parts, size);
+  } catch (err) {
+    // A body that breaks off (a malformed chunk, a client gone) is the client's doing: 400.
+    if (err instanceof HttpError) throw err;
+    throw new HttpError(400, `The body broke off: ${(err as Error).message}`);
   }
-  /** Stops gracefully: it accepts no more, lets the requests in flight finish, and closes idle connections. */
-  async close(): Promise<void> {
+}
+
+/** Our Response as the web's, for `Deno.serve`, which frames it, and drops a HEAD's body. */
+function toWeb(res: Response): globalThis.Response {
+  const headers = res.fields();
+  let body = res.body;
+  if (res.status === 204 || res.status === 304) body = cancel(body);
+  // Text with its content type deleted on purpose goes as bytes: else the web's Response would
+  // give it a text/plain one.
+  const typed = headers.some((field) => field[0] === "content-type");
+  if (typeof body === "string" && !typed) body = encoder.encode(body);
+  return new globalThis.Response(body as BodyInit | null, { status: res.status, headers });
+}
+
+// ================================================================================================
+// 6. Server
+// ================================================================================================
+
+/** Where a {@linkcode Server} listens, what it prints, and any {@linkcode LIMITS} to change. */
+export type ServerOptions = Partial<Limits> & {
+  /** The port; 0 picks a free one. By default `--port N` on the command line, or $PORT, or 8000. */
+  port?: number;
+  /** The address to listen on; by default "0.0.0.0", every interface. */
+  hostname?: string;
+  /** Lets several processes share the port (Linux; Deno asks for --unstable-net). */
+  reusePort?: boolean;
+  /** An access-log line per request on stderr; on by default. */
+  log?: boolean;
+  /** Prints every head as it is on the wire, \r\n shown; also on with GROUNDWORK_TRACE=1. */
+  trace?: boolean;
+};
+
+// The sweeper runs this often: deadlines are kept to a fifth of a second.
+const SWEEP_MS = 200;
+
+// After an accept fails for want of resources (no file descriptor left), wait a little.
+const ACCEPT_RETRY_MS = 50;
+
+// Errors that mean the client is gone: it reset or closed the connection, or we closed it. They
+// end the connection quietly; any other is a bug, and it is logged.
+const GONE =
+  /^(BadResource|BrokenPipe|ConnectionAborted|ConnectionReset|Interrupted|NotConnected)$/;
+
+/**
+ * HTTP/1.1 on TCP, for any handler that turns a Request into a Response. It knows no routes: the
+ * App does. (This is the split that Python's WSGI makes between a server and an application.)
+ *
+ * @example
+ * ```ts
+ * import { Response, Server } from "./mod.ts";
+ *
+ * const server = new Server(() => new Response("hi"), { port: 0, log: false });
+ * const { port } = await server.listen();
+ * console.log(await (await fetch(`http://127.0.0.1:${port}/`)).text()); // "hi"
+ * await server.close();
+ * ```
+ */
+export class Server {
+  /** The address the server listens on, once `listen()` has bound it (with port 0: its port). */
+  addr?: Deno.NetAddr;
+  #limits = LIMITS;
+  #trace = false;
+  #listener?: Deno.TcpListener;
+  #accepting?: Promise<void>;
+  #connections = new Map<Connection, Promise<void>>();
+  #sweeper?: ReturnType<typeof setInterval>;
+  #closing = false;
+  #closed?: Promise<void>;
+
+  /** Makes a server that answers with `handler`; nothing happens until `listen()`. */
+  constructor(
+    readonly handler: (req: Request) => Response | Promise<Response>,
+    readonly options: ServerOptions = {},
+  ) {}
+
+  /** Binds the port and starts accepting; resolves with the address bound. */
+  listen(): Promise<Deno.NetAddr> {
+    const { hostname = "0.0.0.0", reusePort } = this.options;
+    const port = this.options.port ?? defaultPort();
+    try {
+      this.#listener = Deno.listen({ port, hostname, reusePort } as Deno.TcpListenOptions);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.AddrInUse)) throw err;
+      const inUse = new Error(`Port ${port} is in use: stop what runs there, or use --port N`);
+      // Deno prints an uncaught error with its stack: this one says all there is in its message.
+      inUse.stack = inUse.message;
+      throw inUse;
+    }
+    this.addr = this.#listener.addr;
+    this.#limits = limitsOf(this.options);
+    this.#trace = this.options.trace ?? env("GROUNDWORK_TRACE") === "1";
+    // One timer checks every connection's deadline: a timer for each read and write would cost
+    // far more. It keeps the Date field fresh too.
+    this.#sweeper = setInterval(() => this.#sweep(), SWEEP_MS);
+    this.#sweep();
+    this.#accepting = this.#acceptAll(this.#listener);
+    return Promise.resolve(this.addr);
+  }
+
+  #sweep(): void {
+    dateField = new Date().toUTCString();
+    const now = Date.now();
+    for (const c of this.#connections.keys()) if (now > c.deadline) c.expire();
+  }
+
+  async #acceptAll(listener: Deno.TcpListener): Promise<void> {
+    while (!this.#closing) {
+      let socket: Deno.TcpConn;
+      try {
+        socket = await listener.accept();
+      } catch (err) {
+        // close() closes the listener under accept(): that is the way out of this loop. A failed
+        // accept must not stop the others: a client that reset first is gone already, and a lack
+        // of file descriptors passes, so the next try waits a little.
+        if (this.#closing) return;
+        if (isGone(err)) continue;
+        console.error("groundwork: accept failed:", err);
+        await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
+        continue;
+      }
+      const c = new Connection(socket, this.#limits.idleTimeoutMs);
+      const full = this.#connections.size >= this.#limits.maxConnections;
+      this.#connections.set(c, this.#run(c, full));
+    }
+  }
+
+  /** A connection's life, from accept to close: nothing it meets may crash the server. */
+  async #run(c: Connection, full: boolean): Promise<void> {
+    try {
+      // Nagle's algorithm holds back a short write while an earlier one waits for its ACK, and a
+      // client may delay that ACK for 40 ms. We write whole answers, so it would only delay them.
+      c.socket.setNoDelay(true);
+      if (full) {
+        const refusal = errorResponse(new HttpError(503, "Too many connections"));
+        await send(c, refusal, { method: "GET", http10: false, keepAlive: false, trace: false });
+      }
+      // Between requests the connection is idle: it waits for the next one, or for the end. When
+      // the server closes, a request that has already come is answered, and its answer says close.
+      let open = !full;
+      while (open) {
+        if (c.buffered() === 0) open = await c.fill(Date.now() + this.#limits.idleTimeoutMs, true);
+        if (open) open = await this.#exchange(c);
+      }
+      // The last answer may still wait in the buffer: it goes before the close.
+      await c.flush();
+    } catch (err) {
+      if (!isGone(err)) console.error("groundwork: a connection failed:", err);
+    } finally {
+      c.close();
+      this.#connections.delete(c);
+    }
+  }
+
+  /** Reads one request and answers it; true if the connection may carry another. */
+  async #exchange(c: Connection): Promise<boolean> {
+    const started = performance.now();
+    let head: Head | undefined;
+    let res: Response;
+    let keepAlive = false;
+    try {
+      head = await readHead(c, this.#limits);
+      if (this.#trace) console.error(showCRLF(head.lines.join("\r\n") + "\r\n\r\n"));
+      const connection = head.fields.connection ?? "";
+      keepAlive = head.http10 ? /\bkeep-alive\b/i.test(connection) : !/\bclose\b/i.test(connection);
+      // The whole body is read before the handler runs; until it has been, the next request's
+      // bytes can't be told from it.
+      const framed = "content-length" in head.fields || "transfer-encoding" in head.fields;
+      const body = framed ? await readBody(c, head, this.#limits) : undefined;
+      const remoteAddr = c.socket.remoteAddr.hostname;
+      const req = new Request(head.method, head.url, { headers: head.fields, body, remoteAddr });
+      res = await this.#answer(c, req);
+    } catch (err) {
+      // The socket failed: there is no one to answer.
+      if (!(err instanceof HttpError)) throw err;
+      // A malformed request: answer why, then close, since the bytes after it can't be trusted.
+      res = errorResponse(err);
+      keepAlive = false;
+    }
+    const method = head?.method ?? "GET";
+    const http10 = head?.http10 ?? false;
+    keepAlive &&= !this.#closing;
+    const sent = await send(c, res, { method, http10, keepAlive, trace: this.#trace });
+    if (this.options.log ?? true) {
+      const ms = (performance.now() - started).toFixed(1);
+      console.error(`${method} ${head?.url.pathname} ${res.status} ${sent.bytes}B ${ms}ms`);
+    }
+    // A server that began to close while a stream was going out closes the connection after it.
+    return sent.keepAlive && !this.#closing;
+  }
+
+  /**
+   * The handler's answer, or the answer to its throw. A handler that never answers would hold its
+   * client, and the requests behind, for ever: past handlerTimeoutMs, the answer is 503.
+   */
+  async #answer(c: Connection, req: Request): Promise<Response> {
+    // Promise.resolve(req).then(...) turns a handler's throw into a rejection, caught like one.
+    const answer = Promise.resolve(req).then(this.handler).catch(errorResponse);
+    const late = Promise.withResolvers<undefined>();
+    c.late = () => late.resolve(undefined);
+    c.deadline = Date.now() + this.#limits.handlerTimeoutMs;
+    const res = await Promise.race([answer, late.promise]);
+    c.late = undefined;
+    c.deadline = Infinity;
+    if (res !== undefined) return res;
+    // A late answer, should it come, is let go.
+    answer.then((lost) => cancel(lost.body));
+    const timeout = errorResponse(new HttpError(503, "The handler took too long"));
+    timeout.headers.set("connection", "close");
+    return timeout;
+  }
+
+  /**
+   * Stops gracefully, and always finishes: it accepts no more connections, and answers the
+   * requests that have come (the answers say "Connection: close"). Past closeGraceMs, it ends the
+   * streams still open, each with its last chunk, and cuts off what is left. Then it resolves.
+   */
+  close(): Promise<void> {
+    this.#closed ??= this.#shutDown();
+    return this.#closed;
+  }
+
+  async #shutDown(): Promise<void> {
     this.#closing = true;
     this.#listener?.close();
     await this.#accepting;
-    for (const c of this.#connections.keys()) if (c.idle) c.close();
+    // An idle connection is closed by the next sweep, unless a request comes in the meantime.
+    for (const c of this.#connections.keys()) if (c.idle) c.deadline = Date.now();
+    const grace = setTimeout(() => this.#cutOff(), this.#limits.closeGraceMs);
     await Promise.all(this.#connections.values());
+    clearTimeout(grace);
     clearInterval(this.#sweeper);
   }
-  async #serve(c: Connection, limits: typeof LIMITS, trace: boolean, log: boolean): Promise<void> { // its requests
-    const full = this.#connections.size >= limits.maxConnections; // too many open: answer 503, and close
-    if (full) await send(c, errorResponse(new HttpError(503)), "GET", false, false, trace);
-    while (!this.#closing && !full) {
-      if (c.buffered() === 0 && !(await c.fill(Date.now() + limits.idleTimeoutMs, true))) return; // idle; or: it left
-      const started = log ? performance.now() : 0;
-      let head: Head | undefined, req: Request | undefined, res: Response, keepAlive = false;
-      try {
-        head = await readHead(c, limits);
-        if (trace) console.error([...head.lines, "", ""].join("\\r\\n\n")); // a head as it came, its CRLFs shown
-        const connection = head.fields.connection ?? "", remoteAddr = c.conn.remoteAddr.hostname;
-        keepAlive = head.http10 ? /\bkeep-alive\b/i.test(connection) : !/\bclose\b/i.test(connection); // 1.1 by default
-        const body = head.size === 0 ? undefined : quiet(readBody(c, head, limits)); // read as the handler runs
-        req = new Request(head.method, head.url, { headers: head.fields, body, remoteAddr });
-        res = await Promise.resolve(req).then(this.handler).catch(errorResponse); // then we wait for the body, always:
-        keepAlive = (!body || await body.then(() => true, () => false)) && keepAlive; // closing on unread bytes: a RST
-      } catch (err) {
-        if (!(err instanceof HttpError)) throw err; // the socket failed: there is no one to answer
-        res = errorResponse(err); // a malformed request: the bytes after it can't be trusted, so close after answering
-      }
-      const done = await send(c, res, head?.method ?? "GET", head?.http10 ?? false, keepAlive && !this.#closing, trace);
-      const ms = log && (performance.now() - started).toFixed(1); // the access log: one line per request
-      if (log) console.error(`${head?.method} ${req?.path} ${res.status} ${done.sent}B ${ms}ms`);
-      if (!done.keepAlive) return;
+
+  /** Ends every connection that is left: a stream with its last chunk, anything else now. */
+  #cutOff(): void {
+    for (const c of this.#connections.keys()) {
+      if (c.stream !== undefined) c.stream.cancel().catch(ignore);
+      else c.expire();
     }
   }
 }
-const unlessGone = (err: unknown) => GONE.test((err as Error)?.name) || console.error("groundwork: failed:", err);
-const backoff = (err: unknown) => unlessGone(err) ? undefined : new Promise<void>((ok) => setTimeout(ok, 50)); // logged
-function env(name: string): string | undefined { // if allowed, and never with a prompt: --allow-net alone must run
-  if (Deno.permissions.querySync?.({ name: "env", variable: name }).state === "granted") return Deno.env.get(name);
+
+function isGone(err: unknown): boolean {
+  return GONE.test((err as Error)?.name);
+}
+
+/** The limits a server works with: LIMITS, with each option given in its place. */
+function limitsOf(options: ServerOptions): Limits {
+  const limits = { ...LIMITS };
+  for (const name of Object.keys(LIMITS) as (keyof Limits)[]) {
+    const value = options[name];
+    // An option given as undefined keeps the default.
+    if (value === undefined) continue;
+    if (!(value >= 0)) throw new TypeError(`${name} must be a number of 0 or more, not ${value}`);
+    limits[name] = value;
+  }
+  return limits;
+}
+
+/** The port by default: `--port N` on the command line, else $PORT, else 8000. */
+function defaultPort(): number {
+  const flag = Deno.args.indexOf("--port");
+  const text = flag === -1 ? env("PORT") ?? "8000" : Deno.args[flag + 1];
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new TypeError(`A port is a whole number from 0 to 65535, not ${quote(String(text))}`);
+  }
+  return port;
+}
+
+/**
+ * An environment variable, if the program may read it. The permission is queried, which never
+ * prompts: `deno run --allow-net` alone must still run.
+ */
+function env(name: string): string | undefined {
+  const status = Deno.permissions.querySync?.({ name: "env", variable: name });
+  return status?.state === "granted" ? Deno.env.get(name) : undefined;
 }

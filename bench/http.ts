@@ -21,7 +21,8 @@ const DURATION = Number(flags.values.duration), ROUNDS = Number(flags.values.rou
 const WARMUP = Number(flags.values.warmup), ONLY = flags.values.only?.split(",");
 const CONNECTIONS = 64, THREADS = 2, DEPTH = 16; // wrk -t2 -c64; 16 requests per write when pipelining
 const HERE = new URL(".", import.meta.url).pathname, RESULTS = `${HERE}RESULTS.md`;
-const STARTED = new Date(), LOAD_AT_START = Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+const STARTED = new Date(),
+  LOAD_AT_START = Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
 const CLOCK_TICKS = 100; // the unit of /proc/<pid>/stat's CPU times: USER_HZ, 100 on Linux (`getconf CLK_TCK`)
 
 // ====================================================== What runs ==================================================
@@ -40,11 +41,23 @@ type Launcher = {
 
 const SEMI_SPACE = "--v8-flags=--max-semi-space-size=4";
 function run(file: string, ...flags: string[]): Launcher["args"] {
-  return (port, servers) => ["run", "--allow-all", ...flags, `${servers}/${file}`, "--port", String(port)];
+  return (
+    port,
+    servers,
+  ) => ["run", "--allow-all", ...flags, `${servers}/${file}`, "--port", String(port)];
 }
 function serve(port: number, servers: string): string[] { // `deno serve` wants the default export: serve_app.ts has it
   const file = `${servers}/serve_app.ts`;
-  return ["serve", "--allow-all", "--parallel", "--host", "127.0.0.1", "--port", String(port), file];
+  return [
+    "serve",
+    "--allow-all",
+    "--parallel",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    file,
+  ];
 }
 function reuse(port: number, servers: string): string[] {
   return [...run("groundwork.ts", "--unstable-net")(port, servers), "--reuse-port"];
@@ -57,7 +70,11 @@ const SERVERS: Launcher[] = [
   // The same, with V8's young generation capped at 4 MiB a half. Under load V8 grows it to its maximum (32 MiB a half
   // in Deno 2.9), because every scavenge finds each open connection's state alive (its pending read, its async
   // frames); Deno.serve keeps that state in Rust. It shows as peak RSS; a builder can pass this flag to `deno run`.
-  { id: "tuned", name: "groundwork Server, 4 MiB semi-space", args: run("groundwork.ts", SEMI_SPACE) },
+  {
+    id: "tuned",
+    name: "groundwork Server, 4 MiB semi-space",
+    args: run("groundwork.ts", SEMI_SPACE),
+  },
   { id: "fetch", name: "groundwork on Deno.serve", args: run("groundwork_fetch.ts") },
   { id: "hono", name: "Hono on Deno.serve", args: run("hono.ts") },
 ];
@@ -69,7 +86,14 @@ const MULTICORE: Launcher[] = [
 ];
 
 /** A load for wrk: a path, a Lua script that shapes the requests, and extra wrk arguments. */
-type Workload = { id: string; name: string; path: string; lua?: string; wrk?: string[]; noP99?: boolean };
+type Workload = {
+  id: string;
+  name: string;
+  path: string;
+  lua?: string;
+  wrk?: string[];
+  noP99?: boolean;
+};
 
 const POST_1K = `wrk.method = "POST"
 wrk.body = string.rep("x", 1024)
@@ -111,14 +135,24 @@ const MULTICORE_WORKLOADS = WORKLOADS.filter((w) => w.id === "hello" || w.id ===
 
 // ====================================================== Servers as subprocesses ====================================
 
-type Running = { launcher: Launcher; port: number; children: Deno.ChildProcess[]; stderr: Promise<string>[] };
+type Running = {
+  launcher: Launcher;
+  port: number;
+  children: Deno.ChildProcess[];
+  stderr: Promise<string>[];
+};
 
 /** Starts a server's processes on a free port and resolves once each listens and the routes answer as they should. */
 async function launch(launcher: Launcher, servers: string): Promise<Running> {
   const port = freePort(), children: Deno.ChildProcess[] = [], stderr: Promise<string>[] = [];
   const env: Record<string, string> = launcher.jobs ? { DENO_JOBS: launcher.jobs } : {};
   for (let i = 0; i < (launcher.processes ?? 1); i++) {
-    const options = { args: launcher.args(port, servers), env, stdout: "null", stderr: "piped" } as const;
+    const options = {
+      args: launcher.args(port, servers),
+      env,
+      stdout: "null",
+      stderr: "piped",
+    } as const;
     const child = new Deno.Command(Deno.execPath(), options).spawn();
     children.push(child);
     stderr.push(new Response(child.stderr).text());
@@ -135,12 +169,20 @@ function freePort(): number {
 }
 
 /** Waits until `listeners` sockets listen on the port (one per reusePort process) and a request gets an answer. */
-async function ready(child: Deno.ChildProcess, stderr: Promise<string>, port: number, listeners: number) {
+async function ready(
+  child: Deno.ChildProcess,
+  stderr: Promise<string>,
+  port: number,
+  listeners: number,
+) {
   let exited = false;
   child.status.then(() => (exited = true));
   for (const until = Date.now() + 60_000; Date.now() < until;) { // the first run may download Hono from npm
     if (exited) throw new Error(`The server on port ${port} exited:\n${await stderr}`);
-    if (listening(port) >= listeners && (await ask(port, "GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"))) {
+    if (
+      listening(port) >= listeners &&
+      (await ask(port, "GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"))
+    ) {
       return;
     }
     await sleep(100);
@@ -151,7 +193,9 @@ async function ready(child: Deno.ChildProcess, stderr: Promise<string>, port: nu
 /** How many sockets listen on 127.0.0.1:port, from the kernel's own table (state 0A is LISTEN). */
 function listening(port: number): number {
   const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, "0")}`;
-  return Deno.readTextFileSync("/proc/net/tcp").split("\n").filter((l) => l.includes(`${local} 00000000:0000 0A`))
+  return Deno.readTextFileSync("/proc/net/tcp").split("\n").filter((l) =>
+    l.includes(`${local} 00000000:0000 0A`)
+  )
     .length;
 }
 
@@ -180,7 +224,10 @@ async function verify(port: number, name: string): Promise<void> {
     ["POST /echo HTTP/1.1\r\ncontent-length: 4\r\n", "ping"],
   ];
   for (const [head, body] of checks) {
-    const answer = await ask(port, `${head}host: x\r\nconnection: close\r\n\r\n${body === "ping" ? "ping" : ""}`);
+    const answer = await ask(
+      port,
+      `${head}host: x\r\nconnection: close\r\n\r\n${body === "ping" ? "ping" : ""}`,
+    );
     if (!answer.startsWith("HTTP/1.1 200") || !answer.endsWith(`\r\n\r\n${body}`)) {
       throw new Error(`${name} answered ${JSON.stringify(head)} wrongly:\n${answer}`);
     }
@@ -219,15 +266,33 @@ async function drive(workload: Workload, server: Running, seconds: number): Prom
   try {
     await Deno.writeTextFile(script, (workload.lua ?? "") + SUMMARY);
     const [extra, after] = splitAt(workload.wrk ?? [], "--");
-    const args = [`-t${THREADS}`, `-c${CONNECTIONS}`, `-d${seconds}s`, "--timeout", "2s", "-s", script, ...extra];
+    const args = [
+      `-t${THREADS}`,
+      `-c${CONNECTIONS}`,
+      `-d${seconds}s`,
+      "--timeout",
+      "2s",
+      "-s",
+      script,
+      ...extra,
+    ];
     const cpuBefore = cpuSeconds(server);
     const { stdout, stderr } = await new Deno.Command("wrk", {
       args: [...args, `http://127.0.0.1:${server.port}${workload.path}`, ...after],
     }).output();
     const cpu = cpuSeconds(server) - cpuBefore;
     const line = new TextDecoder().decode(stdout).split("\n").findLast((l) => l.startsWith("{"));
-    if (!line) throw new Error(`wrk said:\n${new TextDecoder().decode(stdout)}${new TextDecoder().decode(stderr)}`);
-    const summary = JSON.parse(line) as { requests: number; us: number; p99: number; errors: number };
+    if (!line) {
+      throw new Error(
+        `wrk said:\n${new TextDecoder().decode(stdout)}${new TextDecoder().decode(stderr)}`,
+      );
+    }
+    const summary = JSON.parse(line) as {
+      requests: number;
+      us: number;
+      p99: number;
+      errors: number;
+    };
     const p99ms = workload.noP99 ? NaN : summary.p99 / 1000;
     const cpuUs = summary.requests ? cpu * 1e6 / summary.requests : NaN;
     return { rps: summary.requests / (summary.us / 1e6), p99ms, cpuUs, errors: summary.errors };
@@ -271,9 +336,12 @@ async function measure(workload: Workload, launchers: Launcher[], servers: strin
     for (let round = 1; round <= ROUNDS; round++) {
       for (const [i, r] of running.entries()) {
         await sleep(250); // let the last run's closing connections settle
-        const { rps, p99ms, cpuUs } = samples[i][samples[i].push(await drive(workload, r, DURATION)) - 1];
+        const { rps, p99ms, cpuUs } =
+          samples[i][samples[i].push(await drive(workload, r, DURATION)) - 1];
         progress(
-          `  round ${round}/${ROUNDS} ${r.launcher.name}: ${fmt(rps, 0)} req/s, p99 ${fmt(p99ms, 2)} ms, ` +
+          `  round ${round}/${ROUNDS} ${r.launcher.name}: ${fmt(rps, 0)} req/s, p99 ${
+            fmt(p99ms, 2)
+          } ms, ` +
             `${fmt(cpuUs, 1)} µs CPU/req`,
         );
       }
@@ -302,29 +370,72 @@ function table(rows: Row[], baseline: (row: Row) => Row | undefined, vs: string)
   ];
   for (const row of rows) {
     const base = baseline(row);
-    const ratio = (key: "rps" | "p99ms" | "cpuUs" | "rssMiB") => (base ? fmt(row[key] / base[key], 2) : "");
-    const cells = [row.workload.name, row.launcher.name, fmt(row.rps, 0), ratio("rps"), fmt(row.p99ms, 2)];
-    cells.push(ratio("p99ms"), fmt(row.cpuUs, 1), ratio("cpuUs"), fmt(row.rssMiB, 1), ratio("rssMiB"), `${row.errors}`);
+    const ratio = (
+      key: "rps" | "p99ms" | "cpuUs" | "rssMiB",
+    ) => (base ? fmt(row[key] / base[key], 2) : "");
+    const cells = [
+      row.workload.name,
+      row.launcher.name,
+      fmt(row.rps, 0),
+      ratio("rps"),
+      fmt(row.p99ms, 2),
+    ];
+    cells.push(
+      ratio("p99ms"),
+      fmt(row.cpuUs, 1),
+      ratio("cpuUs"),
+      fmt(row.rssMiB, 1),
+      ratio("rssMiB"),
+      `${row.errors}`,
+    );
     lines.push(`| ${cells.join(" | ")} |`);
   }
   return lines.join("\n");
 }
 
 /** A target of issue 4: server `a`'s figure over server `b`'s ("id@workload" takes another workload's row). */
-type Target = { what: string; workload: string; a: string; b: string; key: "rps" | "rssMiB"; bound: string };
+type Target = {
+  what: string;
+  workload: string;
+  a: string;
+  b: string;
+  key: "rps" | "rssMiB";
+  bound: string;
+};
 
-function aim(what: string, [a, b, key]: [string, string, Target["key"]], bound: string, ids: string[]): Target[] {
+function aim(
+  what: string,
+  [a, b, key]: [string, string, Target["key"]],
+  bound: string,
+  ids: string[],
+): Target[] {
   return ids.map((workload) => ({ what, workload, a, b, key, bound }));
 }
-const ALL = WORKLOADS.map((w) => w.id), PIPE = ["pipeline"], VS_RAW = "groundwork Server / raw Deno.serve";
+const ALL = WORKLOADS.map((w) => w.id),
+  PIPE = ["pipeline"],
+  VS_RAW = "groundwork Server / raw Deno.serve";
 const TARGETS: Target[] = [
   ...aim(`${VS_RAW}, req/s`, ["groundwork", "raw", "rps"], ">= 0.9", ["hello", "json", "users"]),
   ...aim(`${VS_RAW}, req/s`, ["groundwork", "raw", "rps"], ">= 0.95", ["close"]),
   ...aim(`${VS_RAW}, req/s`, ["groundwork", "raw", "rps"], ">= 2", PIPE),
-  ...aim("groundwork Server / itself on GET / keep-alive", ["groundwork", "groundwork@hello", "rps"], ">= 2", PIPE),
-  ...aim("groundwork on Deno.serve / Hono on Deno.serve, req/s", ["fetch", "hono", "rps"], ">= 0.95", ALL),
+  ...aim(
+    "groundwork Server / itself on GET / keep-alive",
+    ["groundwork", "groundwork@hello", "rps"],
+    ">= 2",
+    PIPE,
+  ),
+  ...aim(
+    "groundwork on Deno.serve / Hono on Deno.serve, req/s",
+    ["fetch", "hono", "rps"],
+    ">= 0.95",
+    ALL,
+  ),
   ...aim(`${VS_RAW}, peak RSS`, ["groundwork", "raw", "rssMiB"], "<= 1.5", ALL),
-  ...aim(`same, with ${SEMI_SPACE}, req/s`, ["tuned", "raw", "rps"], ">= 0.9", ["hello", "json", "users"]),
+  ...aim(`same, with ${SEMI_SPACE}, req/s`, ["tuned", "raw", "rps"], ">= 0.9", [
+    "hello",
+    "json",
+    "users",
+  ]),
   ...aim(`same, with ${SEMI_SPACE}, peak RSS`, ["tuned", "raw", "rssMiB"], "<= 1.5", ALL),
 ];
 
@@ -339,7 +450,11 @@ function targets(rows: Row[]): string {
     if (!a || !b) return [];
     const value = a[t.key] / b[t.key], [op, limit] = t.bound.split(" ");
     const met = op === ">=" ? value >= Number(limit) : value <= Number(limit);
-    return [`| ${t.what} | ${a.workload.name} | ${fmt(value, 2)} | ${t.bound} | ${met ? "met" : "**not met**"} |`];
+    return [
+      `| ${t.what} | ${a.workload.name} | ${fmt(value, 2)} | ${t.bound} | ${
+        met ? "met" : "**not met**"
+      } |`,
+    ];
   });
   return lines.length
     ? ["| Target | Workload | measured | goal | |", "|---|---|--:|--:|---|", ...lines].join("\n")
@@ -348,11 +463,14 @@ function targets(rows: Row[]): string {
 
 /** How far from raw Deno.serve a server on Deno.listen can get at all, and where groundwork's own Server stands. */
 function floor(rows: Row[]): string {
-  const find = (workload: string, id: string) => rows.find((r) => r.workload.id === workload && r.launcher.id === id);
+  const find = (workload: string, id: string) =>
+    rows.find((r) => r.workload.id === workload && r.launcher.id === id);
   const lines = WORKLOADS.flatMap((w) => {
     const [raw, bottom, own] = ["raw", "floor", "groundwork"].map((id) => find(w.id, id));
     if (!raw || !bottom || !own) return [];
-    const ratios = [bottom.rps / raw.rps, own.rps / bottom.rps, own.cpuUs - bottom.cpuUs].map((x) => fmt(x, 2));
+    const ratios = [bottom.rps / raw.rps, own.rps / bottom.rps, own.cpuUs - bottom.cpuUs].map((x) =>
+      fmt(x, 2)
+    );
     return [`| ${w.name} | ${ratios.join(" | ")} |`];
   });
   const head =
@@ -365,7 +483,9 @@ function floor(rows: Row[]): string {
  * folder, and returns the servers' folder there. mod.ts may change while the benchmark runs, e.g. an editor saving
  * it, and every workload starts its servers afresh: the copy makes them all measure the same code.
  */
-async function snapshot(): Promise<{ servers: string; sha256: string; remove: () => Promise<void> }> {
+async function snapshot(): Promise<
+  { servers: string; sha256: string; remove: () => Promise<void> }
+> {
   const root = await Deno.makeTempDir({ prefix: "groundwork-bench-" }), project = `${HERE}..`;
   await Deno.mkdir(`${root}/bench/servers`, { recursive: true });
   for (const file of ["mod.ts", "deno.json", "deno.lock"]) {
@@ -376,15 +496,22 @@ async function snapshot(): Promise<{ servers: string; sha256: string; remove: ()
       await Deno.copyFile(`${HERE}servers/${entry.name}`, `${root}/bench/servers/${entry.name}`);
     }
   }
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", await Deno.readFile(`${root}/mod.ts`)));
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", await Deno.readFile(`${root}/mod.ts`)),
+  );
   const sha256 = Array.from(digest.slice(0, 6), (b) => b.toString(16).padStart(2, "0")).join("");
-  return { servers: `${root}/bench/servers`, sha256, remove: () => Deno.remove(root, { recursive: true }) };
+  return {
+    servers: `${root}/bench/servers`,
+    sha256,
+    remove: () => Deno.remove(root, { recursive: true }),
+  };
 }
 
 async function environment(sha256: string): Promise<string> {
   const text = async (cmd: string, ...args: string[]) =>
     new TextDecoder().decode((await new Deno.Command(cmd, { args }).output()).stdout).trim();
-  const cpu = /^model name\s*:\s*(.*)$/m.exec(await Deno.readTextFile("/proc/cpuinfo"))?.[1] ?? "unknown";
+  const cpu = /^model name\s*:\s*(.*)$/m.exec(await Deno.readTextFile("/proc/cpuinfo"))?.[1] ??
+    "unknown";
   const lock = await Deno.readTextFile(`${HERE}../deno.lock`).then(JSON.parse).catch(() => ({}));
   const hono = lock.specifiers?.["npm:hono@4"] ?? "4 (npm:hono@4)";
   const git = await text("git", "-C", HERE, "log", "-1", "--format=%h").catch(() => "?");
@@ -392,10 +519,17 @@ async function environment(sha256: string): Promise<string> {
   return [
     `- Date: ${STARTED.toISOString()} (start of the run)`,
     `- \`deno --version\`: ${(await text(Deno.execPath(), "--version")).replaceAll("\n", "; ")}`,
-    `- \`nproc\`: ${await text("nproc")}; CPU: ${cpu}; kernel ${await text("uname", "-r")}; load average at the ` +
+    `- \`nproc\`: ${await text("nproc")}; CPU: ${cpu}; kernel ${await text(
+      "uname",
+      "-r",
+    )}; load average at the ` +
     `start: ${LOAD_AT_START}`,
-    `- mod.ts: sha256 ${sha256}..., git ${git}${dirty ? " plus uncommitted changes" : ""}, copied at the start`,
-    `- Load: ${(await text("wrk", "--version").catch(() => "")).split("\n")[0].split(" Copyright")[0]}, ` +
+    `- mod.ts: sha256 ${sha256}..., git ${git}${
+      dirty ? " plus uncommitted changes" : ""
+    }, copied at the start`,
+    `- Load: ${
+      (await text("wrk", "--version").catch(() => "")).split("\n")[0].split(" Copyright")[0]
+    }, ` +
     `\`-t${THREADS} -c${CONNECTIONS}\`, ${DURATION} s per run, rounds: ${ROUNDS} (median), ${WARMUP} s warm-up per ` +
     `server; the servers and wrk share the machine. Hono ${hono}.`,
   ].join("\n");
@@ -428,7 +562,10 @@ is groundwork's own work per request (checking the head, the Request and Respons
 
 function fmt(n: number, digits: number): string {
   if (Number.isNaN(n)) return "n/a";
-  return n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  return n.toLocaleString("en-US", {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
 }
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -457,11 +594,18 @@ if (import.meta.main) {
   }
   const unknown = ONLY?.filter((id) => id !== "multicore" && !WORKLOADS.some((w) => w.id === id));
   if (unknown?.length) {
-    console.error(`Unknown --only ${unknown.join(",")}: use ${WORKLOADS.map((w) => w.id).join(", ")} or multicore`);
+    console.error(
+      `Unknown --only ${unknown.join(",")}: use ${
+        WORKLOADS.map((w) => w.id).join(", ")
+      } or multicore`,
+    );
     Deno.exit(2);
   }
   const wanted = (id: string) => !ONLY || ONLY.includes(id);
-  const rows: Row[] = [], multicore: Row[] = [], copy = await snapshot(), env = await environment(copy.sha256);
+  const rows: Row[] = [],
+    multicore: Row[] = [],
+    copy = await snapshot(),
+    env = await environment(copy.sha256);
   try {
     for (const workload of WORKLOADS.filter((w) => wanted(w.id))) {
       progress(`${workload.name}`);
@@ -474,10 +618,13 @@ if (import.meta.main) {
   } finally {
     await copy.remove();
   }
-  const raw = (row: Row) => rows.find((r) => r.workload === row.workload && r.launcher.id === "raw");
+  const raw = (row: Row) =>
+    rows.find((r) => r.workload === row.workload && r.launcher.id === "raw");
   const single = (row: Row) =>
     // each two-worker setup against its own one-worker setup
-    multicore.find((r) => r.workload === row.workload && r.launcher.id === row.launcher.id.replace("2", "1"));
+    multicore.find((r) =>
+      r.workload === row.workload && r.launcher.id === row.launcher.id.replace("2", "1")
+    );
   const report = [
     "# groundwork benchmarks",
     "",
@@ -485,7 +632,9 @@ if (import.meta.main) {
     "",
     HOW_TO_READ,
     ...(rows.length ? ["", "## HTTP: one server process each", "", table(rows, raw, "raw")] : []),
-    ...(rows.length && targets(rows) ? ["", "### Against the targets of issue 4", "", targets(rows)] : []),
+    ...(rows.length && targets(rows)
+      ? ["", "### Against the targets of issue 4", "", targets(rows)]
+      : []),
     ...(rows.length && floor(rows) ? ["", "### The floor", "", FLOOR_NOTE, "", floor(rows)] : []),
     ...(multicore.length
       ? [

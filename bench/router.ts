@@ -11,19 +11,27 @@ import { Router } from "../mod.ts";
 
 const flags = parseArgs({
   args: Deno.args,
-  options: { runs: { type: "string", default: "7" }, iterations: { type: "string", default: "200000" } },
+  options: {
+    runs: { type: "string", default: "7" },
+    iterations: { type: "string", default: "200000" },
+  },
 });
 const RUNS = Number(flags.values.runs), ITERATIONS = Number(flags.values.iterations);
 const SIZES = [10, 100, 1000];
-const RESULTS = new URL("RESULTS.md", import.meta.url).pathname, MOD = new URL("../mod.ts", import.meta.url);
+const RESULTS = new URL("RESULTS.md", import.meta.url).pathname,
+  MOD = new URL("../mod.ts", import.meta.url);
 
 type Case = { size: number; kind: "static" | "param"; router: Router<number>; path: string };
 
 function makeCase(size: number, kind: "static" | "param"): Case {
   const router = new Router<number>();
-  for (let i = 0; i < size; i++) router.add("GET", kind === "static" ? `/r${i}/items` : `/r${i}/items/:id`, i);
+  for (let i = 0; i < size; i++) {
+    router.add("GET", kind === "static" ? `/r${i}/items` : `/r${i}/items/:id`, i);
+  }
   const path = kind === "static" ? `/r${size - 1}/items` : `/r${size - 1}/items/42`;
-  if (router.match("GET", path)?.value !== size - 1) throw new Error(`The router did not find ${path}`);
+  if (router.match("GET", path)?.value !== size - 1) {
+    throw new Error(`The router did not find ${path}`);
+  }
   return { size, kind, router, path };
 }
 
@@ -57,7 +65,8 @@ if (import.meta.main) {
   const ns = (size: number, kind: string) =>
     median(samples[cases.findIndex((c) => c.size === size && c.kind === kind)]);
   const ratios = [ns(1000, "static") / ns(10, "static"), ns(1000, "param") / ns(10, "param")];
-  const f = (n: number) => n.toFixed(1), runs = `${RUNS} runs of ${ITERATIONS.toLocaleString("en-US")} matches each`;
+  const f = (n: number) => n.toFixed(1),
+    runs = `${RUNS} runs of ${ITERATIONS.toLocaleString("en-US")} matches each`;
   const lines = [
     "## Router",
     "",
@@ -66,7 +75,9 @@ if (import.meta.main) {
     "",
     "| Routes | static `/r{i}/items` ns/op | with a param `/r{i}/items/:id` ns/op |",
     "|--:|--:|--:|",
-    ...SIZES.map((size) => `| ${size.toLocaleString("en-US")} | ${f(ns(size, "static"))} | ${f(ns(size, "param"))} |`),
+    ...SIZES.map((size) =>
+      `| ${size.toLocaleString("en-US")} | ${f(ns(size, "static"))} | ${f(ns(size, "param"))} |`
+    ),
     `| **1,000 / 10** | **${ratios[0].toFixed(2)}×** | **${ratios[1].toFixed(2)}×** |`,
     "",
     "Target of issue 4: routing among 1,000 routes costs at most 2× routing among 10: " +
@@ -77,7 +88,10 @@ if (import.meta.main) {
   console.log(report);
   const before = await Deno.readTextFile(RESULTS).catch(() => "# groundwork benchmarks\n\n");
   const at = before.indexOf("## Router");
-  await Deno.writeTextFile(RESULTS, (at < 0 ? before.trimEnd() + "\n\n" : before.slice(0, at)) + report);
+  await Deno.writeTextFile(
+    RESULTS,
+    (at < 0 ? before.trimEnd() + "\n\n" : before.slice(0, at)) + report,
+  );
   await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", RESULTS] }).output(); // for `deno fmt --check`
   console.error(`Written to ${RESULTS}`);
 }

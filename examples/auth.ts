@@ -12,7 +12,12 @@
 // also needs the server; why the API's 401 carries WWW-Authenticate; and the two middleware in front (extras/limit.ts),
 // with the 403 and 429 they answer.
 import { parseArgs } from "node:util";
-import { type CookieOptions, deleteCookie, getSignedCookie, setSignedCookie } from "../extras/cookies.ts";
+import {
+  type CookieOptions,
+  deleteCookie,
+  getSignedCookie,
+  setSignedCookie,
+} from "../extras/cookies.ts";
 import { ipBan, rateLimit } from "../extras/limit.ts";
 import { App, type Handler, HttpError, type Request, Response } from "../mod.ts";
 
@@ -30,7 +35,9 @@ const flags = parseArgs({
 
 function positive(name: "session-seconds" | "rate" | "window-seconds"): number {
   const value = Number(flags[name]);
-  if (!(value > 0)) throw new TypeError(`--${name} "${flags[name]}" is not a positive number: try --${name} 60`);
+  if (!(value > 0)) {
+    throw new TypeError(`--${name} "${flags[name]}" is not a positive number: try --${name} 60`);
+  }
   return value;
 }
 
@@ -52,8 +59,14 @@ type PasswordHash = { salt: Uint8Array<ArrayBuffer>; iterations: number; hash: U
 async function hashPassword(password: string, stored?: PasswordHash): Promise<PasswordHash> {
   const salt = stored?.salt ?? crypto.getRandomValues(new Uint8Array(16));
   const iterations = stored?.iterations ?? ITERATIONS; // kept with each hash, so that ITERATIONS can grow later
-  const key = await crypto.subtle.importKey("raw", encoder.encode(password), "PBKDF2", false, ["deriveBits"]);
-  const bits = await crypto.subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt, iterations }, key, 256);
+  const key = await crypto.subtle.importKey("raw", encoder.encode(password), "PBKDF2", false, [
+    "deriveBits",
+  ]);
+  const bits = await crypto.subtle.deriveBits(
+    { name: "PBKDF2", hash: "SHA-256", salt, iterations },
+    key,
+    256,
+  );
   return { salt, iterations, hash: new Uint8Array(bits) };
 }
 
@@ -71,7 +84,13 @@ type User = { name: string; role: Role; password: PasswordHash };
 // A real app keeps its users in a database. The demo's passwords appear here only so that you can log in: what the
 // app keeps is their hash.
 const users = new Map<string, User>();
-for (const [name, password, role] of [["ada", "lovelace", "admin"], ["bob", "builder", "user"]] as const) {
+for (
+  const [name, password, role] of [["ada", "lovelace", "admin"], [
+    "bob",
+    "builder",
+    "user",
+  ]] as const
+) {
   users.set(name, { name, role, password: await hashPassword(password) });
 }
 const NOBODY = await hashPassword(crypto.randomUUID()); // what an unknown name is checked against
@@ -88,12 +107,21 @@ async function authenticate(name: string, password: string): Promise<User | null
 // The cookie is `payload.mac`, made by setSignedCookie (extras/cookies.ts): the payload says who and until when, in
 // plain sight; the MAC is an HMAC of it (and of the cookie's name) made with a secret that never leaves the server.
 // Change one character of either and the MAC no longer matches. Signed is not encrypted: the payload holds no secret.
-const secret = flags.secret ? encoder.encode(flags.secret) : crypto.getRandomValues(new Uint8Array(32));
-if (secret.length < 32) throw new TypeError(`--secret has ${secret.length} bytes: give it 32 or more`); // HMAC's size
+const secret = flags.secret
+  ? encoder.encode(flags.secret)
+  : crypto.getRandomValues(new Uint8Array(32));
+if (secret.length < 32) {
+  throw new TypeError(`--secret has ${secret.length} bytes: give it 32 or more`); // HMAC's size
+}
 const SESSION_SECONDS = positive("session-seconds");
 // HttpOnly: page scripts can't read it, so injected script can't steal it. SameSite=Lax: a form on another site that
 // posts here goes without it (no cross-site request forgery). Served over HTTPS, add `secure: true`.
-const SESSION_COOKIE: CookieOptions = { maxAge: SESSION_SECONDS, path: "/", httpOnly: true, sameSite: "Lax" };
+const SESSION_COOKIE: CookieOptions = {
+  maxAge: SESSION_SECONDS,
+  path: "/",
+  httpOnly: true,
+  sameSite: "Lax",
+};
 
 type Session = { id: string; user: string; expires: number /* ms since 1970 */ };
 const revoked = new Map<string, number>(); // session id -> when its cookie expires anyway: logged out before then
@@ -139,11 +167,16 @@ function unauthorized(why: string, schemes: string[]): HttpError {
 /** The user an Authorization header names, by one of the `schemes`; or HttpError 401, saying what was wrong. */
 async function apiUser(req: Request, schemes: string[]): Promise<User> {
   const header = req.headers.get("authorization");
-  if (header === null) throw unauthorized(`Send an Authorization header: ${schemes.join(" or ")}`, schemes);
+  if (header === null) {
+    throw unauthorized(`Send an Authorization header: ${schemes.join(" or ")}`, schemes);
+  }
   const [, scheme = "", credentials] = /^(\w+) +([\w.~+/-]+=*)$/.exec(header) ?? [];
   const kind = schemes.find((s) => s.toLowerCase() === scheme.toLowerCase()); // scheme names ignore case
   if (!kind) {
-    throw unauthorized(`A malformed Authorization header: expected ${schemes.join(" or ")} and credentials`, schemes);
+    throw unauthorized(
+      `A malformed Authorization header: expected ${schemes.join(" or ")} and credentials`,
+      schemes,
+    );
   }
   if (kind === "Bearer") {
     const token = tokens.get(await sha256(credentials));
@@ -166,7 +199,13 @@ async function apiUser(req: Request, schemes: string[]): Promise<User> {
 // ====================================================== Pages ======================================================
 
 function escapeHtml(text: string): string {
-  const entities: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+  const entities: Record<string, string> = {
+    "&": "&amp;",
+    "<": "&lt;",
+    ">": "&gt;",
+    '"': "&quot;",
+    "'": "&#39;",
+  };
   return text.replace(/[&<>"']/g, (c) => entities[c]);
 }
 
@@ -215,7 +254,11 @@ export const app = new App()
     // One message for both mistakes, so the page doesn't tell a stranger which names exist. 403, not 401: a 401
     // would have to name an HTTP scheme in WWW-Authenticate, and a form is none.
     if (!user) return Response.html(loginPage("Wrong name or password."), { status: 403 });
-    const session = { id: crypto.randomUUID(), user: user.name, expires: Date.now() + SESSION_SECONDS * 1000 };
+    const session = {
+      id: crypto.randomUUID(),
+      user: user.name,
+      expires: Date.now() + SESSION_SECONDS * 1000,
+    };
     const res = Response.redirect("/", 303);
     await startSession(res, session);
     return res;
@@ -232,7 +275,8 @@ export const app = new App()
   .get("/", loginRequired(null, (user) => `Hello, ${escapeHtml(user.name)}`))
   .get("/admin", loginRequired("admin", (user) => `The admin page, for ${escapeHtml(user.name)}`))
   .post("/api/token", async (req) => {
-    const user = await apiUser(req, ["Basic"]), token = base64url(crypto.getRandomValues(new Uint8Array(32)));
+    const user = await apiUser(req, ["Basic"]),
+      token = base64url(crypto.getRandomValues(new Uint8Array(32)));
     const now = Date.now();
     for (const [key, t] of tokens) if (t.expires <= now) tokens.delete(key);
     tokens.set(await sha256(token), { user: user.name, expires: now + SESSION_SECONDS * 1000 });

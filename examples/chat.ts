@@ -20,7 +20,9 @@ const flags = parseArgs({
 }).values;
 const HEARTBEAT_MS = Number(flags["heartbeat-seconds"]) * 1000;
 if (!(HEARTBEAT_MS > 0)) {
-  throw new TypeError(`--heartbeat-seconds "${flags["heartbeat-seconds"]}" is not a positive number`);
+  throw new TypeError(
+    `--heartbeat-seconds "${flags["heartbeat-seconds"]}" is not a positive number`,
+  );
 }
 
 const HISTORY = 50; // messages a newcomer gets
@@ -70,16 +72,21 @@ function subscribe(req: Request): Response {
       pages.delete(page);
     },
   });
-  return new Response(stream, { headers: { "content-type": "text/event-stream", "cache-control": "no-store" } });
+  return new Response(stream, {
+    headers: { "content-type": "text/event-stream", "cache-control": "no-store" },
+  });
 }
 
 /** The name and text of a POST /messages, sent as JSON or as a form; HttpError 400 if either is missing or long. */
 async function readMessage(req: Request): Promise<{ name: string; text: string }> {
   const json = /^application\/json\b/i.test(req.headers.get("content-type") ?? "");
-  const fields: Record<string, unknown> = (json ? await req.json() : Object.fromEntries(await req.form())) ?? {};
+  const fields: Record<string, unknown> =
+    (json ? await req.json() : Object.fromEntries(await req.form())) ?? {};
   const field = (key: "name" | "text") => {
     const value = typeof fields[key] === "string" ? fields[key].trim() : "";
-    if (!value || value.length > MAX[key]) throw new HttpError(400, `Send a ${key} of 1 to ${MAX[key]} characters`);
+    if (!value || value.length > MAX[key]) {
+      throw new HttpError(400, `Send a ${key} of 1 to ${MAX[key]} characters`);
+    }
     return value;
   };
   return { name: field("name"), text: field("text") };

@@ -48,7 +48,9 @@ class Reader {
     let lf: number;
     while ((lf = this.#buf.indexOf(10)) < 0) { // 10 is "\n"
       if (this.#buf.length > MAX_LINE) throw new Error(`A line longer than ${MAX_LINE} bytes`);
-      if (!(await this.#fill())) throw new Error("The server closed the connection in the middle of a line");
+      if (!(await this.#fill())) {
+        throw new Error("The server closed the connection in the middle of a line");
+      }
     }
     const line = new TextDecoder("latin1").decode(this.#buf.subarray(0, lf));
     this.#buf = this.#buf.subarray(lf + 1);
@@ -63,7 +65,9 @@ class Reader {
     this.#buf = this.#buf.subarray(got);
     while (got < n) {
       const read = await this.conn.read(out.subarray(got));
-      if (read === null) throw new Error(`The server closed the connection ${n - got} bytes before the body's end`);
+      if (read === null) {
+        throw new Error(`The server closed the connection ${n - got} bytes before the body's end`);
+      }
       got += read;
     }
     return out;
@@ -135,8 +139,12 @@ export class Client {
     options: { headers?: HeadersInit; body?: string | Uint8Array } = {},
   ): Promise<ClientResponse> {
     // A space or CRLF in either would let the caller write a second request inside the first: refuse.
-    if (!/^[!#$%&'*+.^_`|~\w-]+$/.test(method)) throw new TypeError(`"${method}" is not an HTTP method`);
-    if (!/^\/[\x21-\x7e]*$/.test(path)) throw new TypeError(`"${path}" must start with "/" and be encoded: no spaces`);
+    if (!/^[!#$%&'*+.^_`|~\w-]+$/.test(method)) {
+      throw new TypeError(`"${method}" is not an HTTP method`);
+    }
+    if (!/^\/[\x21-\x7e]*$/.test(path)) {
+      throw new TypeError(`"${path}" must start with "/" and be encoded: no spaces`);
+    }
     const reused = this.#reader !== undefined;
     try {
       return await this.#exchange(method, path, options);
@@ -165,7 +173,9 @@ export class Client {
   ): Promise<ClientResponse> {
     if (!this.#reader) {
       const hostname = this.url.hostname.replace(/^\[(.*)\]$/, "$1"); // "[::1]" in a URL is "::1" to connect to
-      this.#reader = new Reader(await Deno.connect({ hostname, port: Number(this.url.port || 80) }));
+      this.#reader = new Reader(
+        await Deno.connect({ hostname, port: Number(this.url.port || 80) }),
+      );
       this.connections++;
     }
     const reader = this.#reader, ms = this.options.timeoutMs ?? 30_000;
@@ -177,16 +187,21 @@ export class Client {
     try {
       await this.#send(reader.conn, method, path, options);
       answered = await reader.started();
-      if (!answered) throw new ClosedBeforeAnswer("The server closed the connection before answering");
+      if (!answered) {
+        throw new ClosedBeforeAnswer("The server closed the connection before answering");
+      }
       const { response, keepAlive } = await this.#receive(reader, method);
       if (!keepAlive) this.close();
       return response;
     } catch (err) {
       this.close(); // after a failure, we can't know where the next response would begin
       if (timedOut) throw new Error(`No complete response to ${method} ${path} within ${ms} ms`);
-      const reset = err instanceof Deno.errors.BrokenPipe || err instanceof Deno.errors.ConnectionReset;
+      const reset = err instanceof Deno.errors.BrokenPipe ||
+        err instanceof Deno.errors.ConnectionReset;
       if (!reset || answered) throw err;
-      throw new ClosedBeforeAnswer(`The server closed the connection before answering (${err.message})`);
+      throw new ClosedBeforeAnswer(
+        `The server closed the connection before answering (${err.message})`,
+      );
     } finally {
       clearTimeout(timer);
     }
@@ -200,9 +215,13 @@ export class Client {
     options: { headers?: HeadersInit; body?: string | Uint8Array },
   ): Promise<void> {
     const headers = new Headers(options.headers); // Headers itself refuses a CR or LF in a value
-    const body = typeof options.body === "string" ? encoder.encode(options.body) : options.body ?? new Uint8Array();
+    const body = typeof options.body === "string"
+      ? encoder.encode(options.body)
+      : options.body ?? new Uint8Array();
     if (!headers.has("host")) headers.set("host", this.url.host); // the one field HTTP/1.1 requires
-    if (body.length > 0 || ["POST", "PUT", "PATCH"].includes(method)) headers.set("content-length", `${body.length}`);
+    if (body.length > 0 || ["POST", "PUT", "PATCH"].includes(method)) {
+      headers.set("content-length", `${body.length}`);
+    }
     let head = `${method} ${path} HTTP/1.1\r\n`;
     for (const [name, value] of headers) head += `${name}: ${value}\r\n`;
     let bytes = concat([encoder.encode(head + "\r\n"), body]);
@@ -210,16 +229,23 @@ export class Client {
   }
 
   /** Reads one response: skipping any 1xx interim ones, then the status line, the fields, and the body. */
-  async #receive(reader: Reader, method: string): Promise<{ response: ClientResponse; keepAlive: boolean }> {
+  async #receive(
+    reader: Reader,
+    method: string,
+  ): Promise<{ response: ClientResponse; keepAlive: boolean }> {
     let status: number, reason: string, version: string, head: string, headers: Headers;
     do { // a "100 Continue" (or another 1xx) may come first: it is a head with no body, and not the answer
       const line = await reader.line(), parsed = /^HTTP\/(1\.[01]) (\d{3})(?: (.*))?$/.exec(line);
-      if (!parsed) throw new Error(`Not an HTTP/1.x status line: ${JSON.stringify(line.slice(0, 80))}`);
+      if (!parsed) {
+        throw new Error(`Not an HTTP/1.x status line: ${JSON.stringify(line.slice(0, 80))}`);
+      }
       [version, status, reason] = [parsed[1], Number(parsed[2]), parsed[3] ?? ""];
       [head, headers] = [line + "\r\n", new Headers()];
       for (let field = await reader.line(); field !== ""; field = await reader.line()) {
         const colon = field.indexOf(":");
-        if (colon <= 0) throw new Error(`A malformed header line: ${JSON.stringify(field.slice(0, 80))}`);
+        if (colon <= 0) {
+          throw new Error(`A malformed header line: ${JSON.stringify(field.slice(0, 80))}`);
+        }
         headers.append(field.slice(0, colon), field.slice(colon + 1).trim());
         head += field + "\r\n";
       }
@@ -227,7 +253,9 @@ export class Client {
 
     // Where does the body end? The order of these checks is the order RFC 9112 6.3 gives.
     const connection = headers.get("connection") ?? "";
-    let keepAlive = version === "1.1" ? !/\bclose\b/i.test(connection) : /\bkeep-alive\b/i.test(connection);
+    let keepAlive = version === "1.1"
+      ? !/\bclose\b/i.test(connection)
+      : /\bkeep-alive\b/i.test(connection);
     let body: Uint8Array;
     if (method === "HEAD" || status === 204 || status === 304) {
       body = new Uint8Array(); // never a body, whatever Content-Length says (for a HEAD, it is GET's length)
@@ -238,7 +266,9 @@ export class Client {
       body = await readChunked(reader);
     } else if (headers.has("content-length")) {
       const length = headers.get("content-length")!;
-      if (!/^\d{1,15}$/.test(length)) throw new Error(`A malformed Content-Length ${JSON.stringify(length)}`);
+      if (!/^\d{1,15}$/.test(length)) {
+        throw new Error(`A malformed Content-Length ${JSON.stringify(length)}`);
+      }
       body = await reader.bytes(Number(length));
     } else {
       body = await reader.rest(); // no length given: the body ends when the server closes the connection
@@ -253,7 +283,9 @@ export class Client {
 if (import.meta.main) {
   const [first, ...paths] = Deno.args;
   if (!first) {
-    console.error("Usage: deno run --allow-net=HOST:PORT examples/client.ts http://HOST:PORT/path [/another/path ...]");
+    console.error(
+      "Usage: deno run --allow-net=HOST:PORT examples/client.ts http://HOST:PORT/path [/another/path ...]",
+    );
     Deno.exit(2);
   }
   const url = new URL(first), client = new Client(url);

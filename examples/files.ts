@@ -28,9 +28,11 @@ export function safeName(sent: string): string {
 
 /** Saves an upload in `folder` under a safe name, never over another file: "a.txt", then "a-1.txt", ... */
 async function save(folder: string, upload: File): Promise<string> {
-  const name = safeName(upload.name), dot = name.lastIndexOf(".") > 0 ? name.lastIndexOf(".") : name.length;
+  const name = safeName(upload.name),
+    dot = name.lastIndexOf(".") > 0 ? name.lastIndexOf(".") : name.length;
   for (let n = 0; n < 100; n++) {
-    const candidate = n === 0 ? name : `${name.slice(0, dot)}-${n}${name.slice(dot)}`, path = join(folder, candidate);
+    const candidate = n === 0 ? name : `${name.slice(0, dot)}-${n}${name.slice(dot)}`,
+      path = join(folder, candidate);
     let file: Deno.FsFile;
     try {
       file = await Deno.open(path, { write: true, createNew: true }); // fails if the file exists: no overwrite, no race
@@ -77,7 +79,9 @@ export function createApp(options: { root: string; uploads: string }): App {
     const saved: string[] = [];
     for (const file of files) saved.push(await save(options.uploads, file));
     const items = saved.map((name) => `<li>${name}</li>`).join(""); // safe names need no HTML escaping
-    return Response.html(`<p>Saved:</p><ul>${items}</ul><p><a href="/upload">Upload more</a></p>`, { status: 201 });
+    return Response.html(`<p>Saved:</p><ul>${items}</ul><p><a href="/upload">Upload more</a></p>`, {
+      status: 201,
+    });
   });
 
   // GET, and so HEAD, for any other path: a file under the root, or a folder's index.html (see extras/static.ts).

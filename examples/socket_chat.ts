@@ -19,7 +19,9 @@ const encoder = new TextEncoder();
  * Yields each line that `source` sends, without its "\n" (or "\r\n"), until it closes. The bytes wait in `buffer`
  * until a "\n" completes a line, and only whole lines are decoded: a character cut between two reads comes out whole.
  */
-export async function* lines(source: { read(p: Uint8Array): Promise<number | null> }): AsyncGenerator<string> {
+export async function* lines(
+  source: { read(p: Uint8Array): Promise<number | null> },
+): AsyncGenerator<string> {
   const decoder = new TextDecoder(), chunk = new Uint8Array(16 * 1024);
   let buffer = new Uint8Array(0);
   while (true) {
@@ -56,11 +58,17 @@ function say(client: Client, line: string): void {
 /** Serves one client: greets it, then passes on each line it sends, until it leaves. */
 async function join(conn: Deno.TcpConn): Promise<void> {
   conn.setNoDelay(true); // a chat line is small and wanted now: don't let Nagle's algorithm hold it for more
-  const client = { name: `${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`, writer: conn.writable.getWriter() };
+  const client = {
+    name: `${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`,
+    writer: conn.writable.getWriter(),
+  };
   const others = clients.size;
   clients.add(client);
   console.error(`${client.name} joined`);
-  say(client, `* Welcome, ${client.name}. ${others} other(s) here: type a line and press Enter to send it to them.`);
+  say(
+    client,
+    `* Welcome, ${client.name}. ${others} other(s) here: type a line and press Enter to send it to them.`,
+  );
   try {
     for await (const line of lines(conn)) {
       for (const other of clients) if (other !== client) say(other, line);
@@ -76,7 +84,9 @@ async function join(conn: Deno.TcpConn): Promise<void> {
 
 async function serve(port: number): Promise<void> {
   const listener = Deno.listen({ port, hostname: "0.0.0.0" });
-  console.error(`Listening on tcp://0.0.0.0:${port}; join with: deno run ... socket_chat.ts connect --port ${port}`);
+  console.error(
+    `Listening on tcp://0.0.0.0:${port}; join with: deno run ... socket_chat.ts connect --port ${port}`,
+  );
   for await (const conn of listener) join(conn); // each client on its own: no one waits for another
 }
 
@@ -103,7 +113,10 @@ if (import.meta.main) {
   const { values, positionals } = parseArgs({
     args: Deno.args,
     allowPositionals: true,
-    options: { port: { type: "string", default: "8000" }, host: { type: "string", default: "127.0.0.1" } },
+    options: {
+      port: { type: "string", default: "8000" },
+      host: { type: "string", default: "127.0.0.1" },
+    },
   });
   const port = Number(values.port);
   if (positionals[0] === "serve") {

@@ -62,13 +62,18 @@ async function readChanges(req: Request): Promise<Changes> {
       if (typeof value !== "string" || value.trim() === "") {
         throw new HttpError(400, '"title" must be a string with something in it, e.g. "Buy milk"');
       }
-      if (value.length > MAX_TITLE) throw new HttpError(400, `"title" must be at most ${MAX_TITLE} characters`);
+      if (value.length > MAX_TITLE) {
+        throw new HttpError(400, `"title" must be at most ${MAX_TITLE} characters`);
+      }
       changes.title = value.trim();
     } else if (field === "done") {
       if (typeof value !== "boolean") throw new HttpError(400, '"done" must be true or false');
       changes.done = value;
     } else {
-      throw new HttpError(400, `Unknown field ${JSON.stringify(field)}: a task has only "title" and "done"`);
+      throw new HttpError(
+        400,
+        `Unknown field ${JSON.stringify(field)}: a task has only "title" and "done"`,
+      );
     }
   }
   return changes;
@@ -76,7 +81,9 @@ async function readChanges(req: Request): Promise<Changes> {
 
 /** The task id in the path: a number, or a 400 (a non-number can't be any task's id, so it isn't a 404). */
 function taskId(id: string): number {
-  if (!/^\d{1,15}$/.test(id)) throw new HttpError(400, `"id" must be a number, not ${JSON.stringify(id)}`);
+  if (!/^\d{1,15}$/.test(id)) {
+    throw new HttpError(400, `"id" must be a number, not ${JSON.stringify(id)}`);
+  }
   return Number(id);
 }
 
@@ -131,7 +138,8 @@ export function createApp(db: DatabaseSync): App {
 
   app.get("/tasks", (req) => {
     const done = doneFilter(req.query);
-    const limit = wholeNumber(req.query, "limit", PAGE), offset = wholeNumber(req.query, "offset", OFFSET);
+    const limit = wholeNumber(req.query, "limit", PAGE),
+      offset = wholeNumber(req.query, "offset", OFFSET);
     const tasks = (sql.list.all({ done, limit, offset }) as Row[]).map(toTask);
     const { total } = sql.count.get({ done }) as { total: number };
     return { tasks, total, limit, offset };
@@ -139,7 +147,9 @@ export function createApp(db: DatabaseSync): App {
 
   app.post("/tasks", async (req) => {
     const { title, done = false } = await readChanges(req);
-    if (title === undefined) throw new HttpError(400, '"title" is required, e.g. {"title": "Buy milk"}');
+    if (title === undefined) {
+      throw new HttpError(400, '"title" is required, e.g. {"title": "Buy milk"}');
+    }
     // One statement is one atomic write: it is all done, or not at all. RETURNING hands back the stored row.
     const task = toTask(sql.insert.get({ title, done: done ? 1 : 0 }) as Row);
     return Response.json(task, { status: 201, headers: { location: `/tasks/${task.id}` } });
@@ -153,8 +163,14 @@ export function createApp(db: DatabaseSync): App {
 
   app.patch("/tasks/:id", async (req) => {
     const id = taskId(req.params.id), { title, done } = await readChanges(req);
-    if (title === undefined && done === undefined) throw new HttpError(400, 'Send "title", "done", or both');
-    const row = sql.update.get({ id, title: title ?? null, done: done === undefined ? null : done ? 1 : 0 });
+    if (title === undefined && done === undefined) {
+      throw new HttpError(400, 'Send "title", "done", or both');
+    }
+    const row = sql.update.get({
+      id,
+      title: title ?? null,
+      done: done === undefined ? null : done ? 1 : 0,
+    });
     if (!row) throw noTask(id);
     return toTask(row as Row);
   });

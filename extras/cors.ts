@@ -134,17 +134,8 @@ class Policy {
       if (!allowed) throw new HttpError(403, `Origin ${origin} may not call this server`, refusal);
       return this.preflight(req, origin);
     }
-    let res: Response;
-    try {
-      res = await next();
-    } catch (err) {
-      // Until the App turns every error into a response before next() returns, an HttpError is
-      // one: its fields go on the answer (a 500 from another error gets none yet).
-      if (err instanceof HttpError) {
-        this.finish(err.headers, origin, allowed);
-      }
-      throw err;
-    }
+    // next() gives every answer as a Response, errors and 404s included: each gets the fields.
+    const res = await next();
     this.finish(res.headers, origin, allowed);
     return res;
   }

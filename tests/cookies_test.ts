@@ -1,6 +1,12 @@
 // extras/cookies.ts: the Cookie header read, Set-Cookie lines written, and signed cookies, over real TCP.
 import assert from "node:assert/strict";
-import { deleteCookie, getCookies, getSignedCookie, setCookie, setSignedCookie } from "../extras/cookies.ts";
+import {
+  deleteCookie,
+  getCookies,
+  getSignedCookie,
+  setCookie,
+  setSignedCookie,
+} from "../extras/cookies.ts";
 import { App, Request, Response } from "../mod.ts";
 import { get, raw, start } from "./helpers.ts";
 
@@ -10,7 +16,9 @@ const SECRET = "a secret of at least 32 bytes, for these tests only";
 async function ask(app: App, ...cookies: string[]) {
   const s = await start(app);
   try {
-    const requests = cookies.map((cookie) => get("/", ...(cookie === "" ? [] : [`Cookie: ${cookie}`])));
+    const requests = cookies.map((cookie) =>
+      get("/", ...(cookie === "" ? [] : [`Cookie: ${cookie}`]))
+    );
     const { responses } = await raw(s.port, requests.join(""), { responses: cookies.length });
     assert.equal(responses.length, cookies.length, "every request got its answer");
     return responses;
@@ -21,7 +29,10 @@ async function ask(app: App, ...cookies: string[]) {
 
 /** JSON with every character past ASCII escaped: the raw helper reads bytes as Latin-1, not UTF-8. */
 function asciiJson(value: unknown): string {
-  return JSON.stringify(value).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return JSON.stringify(value).replace(
+    /[^\x20-\x7e]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 /** An app whose GET / answers with the cookies it was sent, as JSON. */
@@ -31,12 +42,20 @@ const echo = () => new App().get("/", (req) => asciiJson({ ...getCookies(req) })
 
 Deno.test("getCookies parses several cookies: a quoted value loses its quotes, an = inside a value stays", async () => {
   const [res, none] = await ask(echo(), 'session=abc123; theme="dark mode"; token=a=b==;x=1', "");
-  assert.deepEqual(JSON.parse(res.body), { session: "abc123", theme: "dark mode", token: "a=b==", x: "1" });
+  assert.deepEqual(JSON.parse(res.body), {
+    session: "abc123",
+    theme: "dark mode",
+    token: "a=b==",
+    x: "1",
+  });
   assert.deepEqual(JSON.parse(none.body), {}, "no Cookie header: no cookies");
 });
 
 Deno.test("getCookies percent-decodes each value, and keeps a malformed escape as it was sent", async () => {
-  const [res] = await ask(echo(), "theme=dark%20mode; name=J%C3%B6rg; plus=a+b; broken=100%; half=%E2%82");
+  const [res] = await ask(
+    echo(),
+    "theme=dark%20mode; name=J%C3%B6rg; plus=a+b; broken=100%; half=%E2%82",
+  );
   assert.deepEqual(JSON.parse(res.body), {
     theme: "dark mode",
     name: "Jörg",
@@ -65,7 +84,10 @@ Deno.test("getCookies returns an object without a prototype: __proto__ is just a
   });
   await ask(app, "__proto__=x; constructor=y; toString=z");
   assert.equal(Object.getPrototypeOf(seen), null);
-  assert.deepEqual(Object.entries(seen), [["__proto__", "x"], ["constructor", "y"], ["toString", "z"]]);
+  assert.deepEqual(Object.entries(seen), [["__proto__", "x"], ["constructor", "y"], [
+    "toString",
+    "z",
+  ]]);
   assert.equal(seen.hasOwnProperty, undefined, "no inherited methods either");
 });
 
@@ -73,15 +95,28 @@ Deno.test("getCookies returns an object without a prototype: __proto__ is just a
 
 /** The set-cookie lines of a raw answer, as they were on the wire. */
 function setCookieLines(head: string): string[] {
-  return head.split("\r\n").filter((line) => /^set-cookie:/i.test(line)).map((line) => line.slice(12));
+  return head.split("\r\n").filter((line) => /^set-cookie:/i.test(line)).map((line) =>
+    line.slice(12)
+  );
 }
 
 Deno.test("setCookie sends each attribute on the Set-Cookie line, each cookie on its own line", async () => {
   const expires = new Date(Date.UTC(2037, 9, 21, 7, 28));
   const app = new App().get("/", () => {
     const res = new Response("set");
-    setCookie(res, "session", "abc", { maxAge: 3600, path: "/", httpOnly: true, secure: true, sameSite: "Lax" });
-    setCookie(res, "theme", "dark", { expires, domain: "example.com", sameSite: "None", secure: true });
+    setCookie(res, "session", "abc", {
+      maxAge: 3600,
+      path: "/",
+      httpOnly: true,
+      secure: true,
+      sameSite: "Lax",
+    });
+    setCookie(res, "theme", "dark", {
+      expires,
+      domain: "example.com",
+      sameSite: "None",
+      secure: true,
+    });
     setCookie(res, "plain", "1");
     return res;
   });
@@ -108,7 +143,12 @@ Deno.test("setCookie percent-encodes the value, so any string comes back as it w
 });
 
 Deno.test("setCookie refuses a name that is not a token, saying which character and what to use", () => {
-  for (const [name, character] of [["my cookie", '" "'], ["a;b", '";"'], ["a=b", '"="'], ["café", '"é"']]) {
+  for (
+    const [name, character] of [["my cookie", '" "'], ["a;b", '";"'], ["a=b", '"="'], [
+      "café",
+      '"é"',
+    ]]
+  ) {
     assert.throws(() => setCookie(new Response(), name, "1"), (err: Error) => {
       assert.ok(err instanceof TypeError);
       assert.ok(err.message.includes(character), err.message);
@@ -120,19 +160,34 @@ Deno.test("setCookie refuses a name that is not a token, saying which character 
 });
 
 Deno.test("setCookie refuses what a browser would drop: SameSite=None or a __Secure- name without Secure", () => {
-  assert.throws(() => setCookie(new Response(), "a", "1", { sameSite: "None" }), /needs secure: true/);
+  assert.throws(
+    () => setCookie(new Response(), "a", "1", { sameSite: "None" }),
+    /needs secure: true/,
+  );
   assert.throws(() => setCookie(new Response(), "__Secure-id", "1"), /needs secure: true/);
-  assert.throws(() => setCookie(new Response(), "__Host-id", "1", { path: "/" }), /needs secure: true/);
+  assert.throws(
+    () => setCookie(new Response(), "__Host-id", "1", { path: "/" }),
+    /needs secure: true/,
+  );
   const res = new Response();
   setCookie(res, "a", "1", { sameSite: "None", secure: true });
   assert.deepEqual(res.headers.getSetCookie(), ["a=1; Secure; SameSite=None"]);
 });
 
 Deno.test("setCookie refuses a Max-Age that is not whole seconds, an invalid Expires, and a ; in a path", () => {
-  assert.throws(() => setCookie(new Response(), "a", "1", { maxAge: 1.5 }), /whole number of seconds/);
+  assert.throws(
+    () => setCookie(new Response(), "a", "1", { maxAge: 1.5 }),
+    /whole number of seconds/,
+  );
   assert.throws(() => setCookie(new Response(), "a", "1", { maxAge: NaN }), TypeError);
-  assert.throws(() => setCookie(new Response(), "a", "1", { expires: new Date("soon") }), /invalid Date/);
-  assert.throws(() => setCookie(new Response(), "a", "1", { path: "/; Domain=evil.example" }), /";"/);
+  assert.throws(
+    () => setCookie(new Response(), "a", "1", { expires: new Date("soon") }),
+    /invalid Date/,
+  );
+  assert.throws(
+    () => setCookie(new Response(), "a", "1", { path: "/; Domain=evil.example" }),
+    /";"/,
+  );
   assert.throws(() => setCookie(new Response(), "a", "1", { domain: "ex\nample.com" }), TypeError);
 });
 
@@ -168,7 +223,9 @@ function signedApp(secret: string) {
 async function signedCookie(app: App, value: string): Promise<string> {
   const s = await start(app);
   try {
-    const { responses } = await raw(s.port, get(`/set?v=${encodeURIComponent(value)}`), { responses: 1 });
+    const { responses } = await raw(s.port, get(`/set?v=${encodeURIComponent(value)}`), {
+      responses: 1,
+    });
     const [line] = setCookieLines(responses[0].head);
     assert.match(line, /; HttpOnly$/);
     return line.slice(0, line.indexOf(";"));
@@ -193,7 +250,10 @@ Deno.test("a signed cookie that is missing, unsigned, forged, altered, or signed
   const app = signedApp(SECRET);
   const cookie = await signedCookie(app, "ada");
   const mac = cookie.slice(cookie.lastIndexOf(".") + 1);
-  const forged = await signedCookie(signedApp("another secret that is also 32 bytes or more"), "ada");
+  const forged = await signedCookie(
+    signedApp("another secret that is also 32 bytes or more"),
+    "ada",
+  );
   const otherName = await signedCookie(
     new App().get("/set", async () => {
       const res = new Response("set");
@@ -219,7 +279,14 @@ Deno.test("a signed cookie that is missing, unsigned, forged, altered, or signed
 });
 
 Deno.test("setSignedCookie and getSignedCookie refuse a secret shorter than 32 bytes", async () => {
-  await assert.rejects(setSignedCookie(new Response(), "a", "1", "short"), /5 bytes: use 32 or more/);
+  await assert.rejects(
+    setSignedCookie(new Response(), "a", "1", "short"),
+    /5 bytes: use 32 or more/,
+  );
   const req = new Request("GET", "http://localhost/");
-  await assert.rejects(getSignedCookie(req, "a", new Uint8Array(16)), /16 bytes/, "even with no cookie to check");
+  await assert.rejects(
+    getSignedCookie(req, "a", new Uint8Array(16)),
+    /16 bytes/,
+    "even with no cookie to check",
+  );
 });

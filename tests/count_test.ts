@@ -1,6 +1,13 @@
 // lint/count.ts, which the budget test uses: its comment lexer against Deno's own parser, and its line counts.
 import assert from "node:assert/strict";
-import { codeLines, columns, commentRanges, countLines, meanCodeLength, type Range } from "../lint/count.ts";
+import {
+  codeLines,
+  columns,
+  commentRanges,
+  countLines,
+  meanCodeLength,
+  type Range,
+} from "../lint/count.ts";
 import { ROOT } from "./run_example.ts";
 
 /** The comments Deno's TypeScript parser finds in `source`: the truth that the lexer must match. */

@@ -19,7 +19,10 @@ async function testFiles(): Promise<Map<string, Line[]>> {
   for await (const entry of Deno.readDir(TESTS)) {
     if (!entry.name.endsWith(".ts") || entry.name === "deadline_test.ts") continue;
     const text = await Deno.readTextFile(join(TESTS, entry.name));
-    const lines = text.split("\n").map((line, i) => ({ at: `tests/${entry.name}:${i + 1}`, text: line.trim() }));
+    const lines = text.split("\n").map((line, i) => ({
+      at: `tests/${entry.name}:${i + 1}`,
+      text: line.trim(),
+    }));
     files.set(entry.name, lines.filter((line) => !COMMENT.test(line.text)));
   }
   return files;
@@ -55,12 +58,20 @@ Deno.test("every fetch() in the tests is helpers.ts's, which gives up after a de
 
 Deno.test("no test runs a command with Deno.Command's output(), which waits as long as the command runs", async () => {
   const unbounded = matching(await testFiles(), /\.output\(\)/);
-  assert.deepEqual(unbounded, [], "runCommand() in run_example.ts has a deadline, and says which command missed it");
+  assert.deepEqual(
+    unbounded,
+    [],
+    "runCommand() in run_example.ts has a deadline, and says which command missed it",
+  );
 });
 
 Deno.test("no test awaits a child process's status with no deadline", async () => {
   const unbounded = matching(await testFiles(), /\bawait\s+\(?[\w.]+\.status\b/);
-  assert.deepEqual(unbounded, [], "exitWithin() and stopProcess() in run_example.ts wait a bounded time");
+  assert.deepEqual(
+    unbounded,
+    [],
+    "exitWithin() and stopProcess() in run_example.ts wait a bounded time",
+  );
 });
 
 Deno.test("every file that spawns a process stops it with stopProcess(): SIGTERM, a grace period, then SIGKILL", async () => {

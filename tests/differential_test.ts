@@ -29,7 +29,10 @@ function makeApp(): App {
       res.headers.append("set-cookie", "b=2; Max-Age=60");
       return res;
     })
-    .get("/stream", () => ReadableStream.from(["one ", "two ", "three"].map((s) => new TextEncoder().encode(s))))
+    .get(
+      "/stream",
+      () => ReadableStream.from(["one ", "two ", "three"].map((s) => new TextEncoder().encode(s))),
+    )
     .delete("/items/:id", () => null);
 }
 
@@ -44,8 +47,18 @@ const CASES: Case[] = [
   { method: "GET", path: "/nowhere" }, // 404
   { method: "PUT", path: "/json" }, // 405, with Allow
   { method: "OPTIONS", path: "/json" }, // 204, with Allow
-  { method: "POST", path: "/echo", body: "ping ✓", headers: { "content-type": "text/plain; charset=utf-8" } },
-  { method: "POST", path: "/echo", body: '{"a":1}', headers: { "content-type": "application/json" } },
+  {
+    method: "POST",
+    path: "/echo",
+    body: "ping ✓",
+    headers: { "content-type": "text/plain; charset=utf-8" },
+  },
+  {
+    method: "POST",
+    path: "/echo",
+    body: '{"a":1}',
+    headers: { "content-type": "application/json" },
+  },
   { method: "GET", path: "/limited" }, // an HttpError with Retry-After
   { method: "GET", path: "/boom" }, // a plain Error: 500
   { method: "GET", path: "/old" }, // a redirect
@@ -58,12 +71,22 @@ const CASES: Case[] = [
 ];
 
 /** What a client sees of one answer, the fields that matter and no others (not Date, say). */
-type Seen = { status: number; body: string; fields: Record<string, string | null>; cookies: string[] };
+type Seen = {
+  status: number;
+  body: string;
+  fields: Record<string, string | null>;
+  cookies: string[];
+};
 const FIELDS = ["content-type", "allow", "location", "retry-after"];
 
 /** Sends `c` to the server at `base`, and reads the whole answer. */
 async function see(base: string, c: Case): Promise<Seen & { length: string | null }> {
-  const res = await fetch(base + c.path, { method: c.method, body: c.body, headers: c.headers, redirect: "manual" });
+  const res = await fetch(base + c.path, {
+    method: c.method,
+    body: c.body,
+    headers: c.headers,
+    redirect: "manual",
+  });
   const body = await res.text();
   const fields = Object.fromEntries(FIELDS.map((name) => [name, res.headers.get(name)]));
   return {
@@ -87,14 +110,18 @@ Deno.test("Deno.serve(app.fetch) and app.listen() give every request the same an
     const denoBase = `http://127.0.0.1:${deno.addr.port}`;
     const ownBase = `http://127.0.0.1:${ownPort}`;
     for (const c of CASES) {
-      const what = `${c.method} ${c.path}${c.body === undefined ? "" : ` with a ${c.headers?.["content-type"]} body`}`;
+      const what = `${c.method} ${c.path}${
+        c.body === undefined ? "" : ` with a ${c.headers?.["content-type"]} body`
+      }`;
       await t.step(`${what} gets the same status, body and header fields from both`, async () => {
         const [viaDeno, viaOwn] = [await see(denoBase, c), await see(ownBase, c)];
         assert.equal(viaOwn.status, viaDeno.status, "status");
         assert.equal(viaOwn.body, viaDeno.body, "body");
         assert.deepEqual(viaOwn.fields, viaDeno.fields, "fields");
         assert.deepEqual(viaOwn.cookies, viaDeno.cookies, "set-cookie");
-        if (viaOwn.length !== null && viaDeno.length !== null) assert.equal(viaOwn.length, viaDeno.length, "length");
+        if (viaOwn.length !== null && viaDeno.length !== null) {
+          assert.equal(viaOwn.length, viaDeno.length, "length");
+        }
       });
     }
     await t.step("the answers are the ones the app means, not merely the same", async () => {

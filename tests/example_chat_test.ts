@@ -7,14 +7,20 @@ import { collect, runExample, type Running, stopProcess } from "./run_example.ts
 const CHROMIUM = "/usr/bin/chromium";
 const chromiumInstalled = await Deno.stat(CHROMIUM).then((info) => info.isFile, () => false);
 if (!chromiumInstalled) {
-  console.warn(`%cSkipping the chat browser test: no ${CHROMIUM} (apt-get install chromium)`, "color: yellow");
+  console.warn(
+    `%cSkipping the chat browser test: no ${CHROMIUM} (apt-get install chromium)`,
+    "color: yellow",
+  );
 }
 
 type Message = { id: number; name: string; text: string; time: string };
 
 /** Starts the example; its heartbeat comes often, so that a page that went away is noticed soon. */
 function startChat(): Promise<Running> {
-  return runExample("examples/chat.ts", (port) => [`--allow-net=0.0.0.0:${port}`], ["--heartbeat-seconds", "0.05"]);
+  return runExample("examples/chat.ts", (port) => [`--allow-net=0.0.0.0:${port}`], [
+    "--heartbeat-seconds",
+    "0.05",
+  ]);
 }
 
 /** Posts a message as JSON, and returns the 201's body: the message as it will be broadcast. */
@@ -60,54 +66,75 @@ Deno.test("chat example: Server-Sent Events over raw TCP", async (t) => {
   const server = await startChat();
   const clients: Client[] = [];
   try {
-    await t.step("GET /events answers 200, text/event-stream, chunked, and stays open", async () => {
-      const client = await subscribe(server);
-      const head = client.text.slice(0, client.text.indexOf("\r\n\r\n"));
-      assert.match(head, /^HTTP\/1\.1 200 OK\r\n/);
-      assert.match(head, /\r\ncontent-type: text\/event-stream\r\n/);
-      assert.match(head, /\r\ntransfer-encoding: chunked\r\n/);
-      assert.equal(await client.closedByServer(200), false, "still open after 200 ms"); // then it closes ours
-    });
+    await t.step(
+      "GET /events answers 200, text/event-stream, chunked, and stays open",
+      async () => {
+        const client = await subscribe(server);
+        const head = client.text.slice(0, client.text.indexOf("\r\n\r\n"));
+        assert.match(head, /^HTTP\/1\.1 200 OK\r\n/);
+        assert.match(head, /\r\ncontent-type: text\/event-stream\r\n/);
+        assert.match(head, /\r\ntransfer-encoding: chunked\r\n/);
+        assert.equal(await client.closedByServer(200), false, "still open after 200 ms"); // then it closes ours
+      },
+    );
 
-    await t.step("a posted message reaches every subscriber as one event: its id, then its JSON as data", async () => {
-      clients.push(await subscribe(server), await subscribe(server));
-      const message = await postMessage(server, "ada", "Hello, both of you");
-      assert.equal(message.id, 1);
-      for (const client of clients) assert.ok(await client.until(eventOf(message)), client.text);
-    });
+    await t.step(
+      "a posted message reaches every subscriber as one event: its id, then its JSON as data",
+      async () => {
+        clients.push(await subscribe(server), await subscribe(server));
+        const message = await postMessage(server, "ada", "Hello, both of you");
+        assert.equal(message.id, 1);
+        for (const client of clients) assert.ok(await client.until(eventOf(message)), client.text);
+      },
+    );
 
-    await t.step("a message may come as a form; a missing or too long name or text is a 400, not sent on", async () => {
-      const form = await fetch(`${server.url}/messages`, {
-        method: "POST",
-        body: new URLSearchParams({ name: "bob", text: "hi" }),
-      });
-      assert.equal(form.status, 201);
-      const message: Message = await form.json();
-      for (const bad of [{ name: "bob" }, { name: " ", text: "hi" }, { name: "bob", text: "x".repeat(501) }, null]) {
-        const body = JSON.stringify(bad);
-        const res = await fetch(`${server.url}/messages`, {
+    await t.step(
+      "a message may come as a form; a missing or too long name or text is a 400, not sent on",
+      async () => {
+        const form = await fetch(`${server.url}/messages`, {
           method: "POST",
-          headers: { "content-type": "application/json" },
-          body,
+          body: new URLSearchParams({ name: "bob", text: "hi" }),
         });
-        assert.equal(res.status, 400, body);
-        await res.body?.cancel();
-      }
-      const after = await postMessage(server, "bob", "still here");
-      assert.equal(after.id, message.id + 1, "the refused messages took no id");
-      for (const client of clients) assert.ok(await client.until(eventOf(after)));
-      for (const client of clients) {
-        assert.deepEqual(messagesIn(client).map((m) => m.text), ["Hello, both of you", "hi", "still here"]);
-      }
-    });
+        assert.equal(form.status, 201);
+        const message: Message = await form.json();
+        for (
+          const bad of [{ name: "bob" }, { name: " ", text: "hi" }, {
+            name: "bob",
+            text: "x".repeat(501),
+          }, null]
+        ) {
+          const body = JSON.stringify(bad);
+          const res = await fetch(`${server.url}/messages`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body,
+          });
+          assert.equal(res.status, 400, body);
+          await res.body?.cancel();
+        }
+        const after = await postMessage(server, "bob", "still here");
+        assert.equal(after.id, message.id + 1, "the refused messages took no id");
+        for (const client of clients) assert.ok(await client.until(eventOf(after)));
+        for (const client of clients) {
+          assert.deepEqual(messagesIn(client).map((m) => m.text), [
+            "Hello, both of you",
+            "hi",
+            "still here",
+          ]);
+        }
+      },
+    );
 
-    await t.step("a subscriber that disconnects is dropped, and the server goes on serving the others", async () => {
-      await untilPages(server, 2);
-      clients.shift()!.close();
-      await untilPages(server, 1); // the next heartbeat's write failed, and the server cancelled that stream
-      const message = await postMessage(server, "ada", "Just us now");
-      assert.ok(await clients[0].until(eventOf(message)));
-    });
+    await t.step(
+      "a subscriber that disconnects is dropped, and the server goes on serving the others",
+      async () => {
+        await untilPages(server, 2);
+        clients.shift()!.close();
+        await untilPages(server, 1); // the next heartbeat's write failed, and the server cancelled that stream
+        const message = await postMessage(server, "ada", "Just us now");
+        assert.ok(await clients[0].until(eventOf(message)));
+      },
+    );
 
     await t.step("a newcomer gets the last 50 messages, oldest first, then new ones", async () => {
       for (let i = 1; i <= 55; i++) await postMessage(server, "counter", `number ${i}`);
@@ -120,15 +147,18 @@ Deno.test("chat example: Server-Sent Events over raw TCP", async (t) => {
       assert.ok(await newcomer.until(eventOf(message)));
     });
 
-    await t.step("a page that reconnects with Last-Event-ID gets only the messages after that id", async () => {
-      const { messages } = await stats(server);
-      assert.equal(messages, 50);
-      const latest = await postMessage(server, "ada", "the latest");
-      const back = await subscribe(server, `Last-Event-ID: ${latest.id - 2}`);
-      clients.push(back);
-      assert.ok(await back.until(eventOf(latest)));
-      assert.deepEqual(messagesIn(back).map((m) => m.id), [latest.id - 1, latest.id]);
-    });
+    await t.step(
+      "a page that reconnects with Last-Event-ID gets only the messages after that id",
+      async () => {
+        const { messages } = await stats(server);
+        assert.equal(messages, 50);
+        const latest = await postMessage(server, "ada", "the latest");
+        const back = await subscribe(server, `Last-Event-ID: ${latest.id - 2}`);
+        clients.push(back);
+        assert.ok(await back.until(eventOf(latest)));
+        assert.deepEqual(messagesIn(back).map((m) => m.id), [latest.id - 1, latest.id]);
+      },
+    );
   } finally {
     for (const client of clients) client.close();
     await server.stop();
@@ -170,16 +200,22 @@ async function launchChromium(): Promise<{ url: string; stop: () => Promise<void
   const stop = async () => {
     try {
       await stopProcess(child, "Chromium", { printed: stderr.text }); // it exits on SIGTERM, as a browser should
-      await within(stderr.ended, 5000, "the end of Chromium's stderr (its helper processes hold it too)");
+      await within(
+        stderr.ended,
+        5000,
+        "the end of Chromium's stderr (its helper processes hold it too)",
+      );
     } finally {
       await Deno.remove(profile, { recursive: true });
     }
   };
   const started = Promise.race([listening, child.status.then(() => null)]);
-  const url = await within(started, BROWSER_MS, "Chromium printing its DevTools URL").catch(async (err) => {
-    await stop().catch(() => {}); // the error that matters is err
-    throw new Error(`${err.message}. It printed:\n${stderr.text()}`);
-  });
+  const url = await within(started, BROWSER_MS, "Chromium printing its DevTools URL").catch(
+    async (err) => {
+      await stop().catch(() => {}); // the error that matters is err
+      throw new Error(`${err.message}. It printed:\n${stderr.text()}`);
+    },
+  );
   if (url === null) {
     await stop();
     throw new Error(`Chromium exited before DevTools listened:\n${stderr.text()}`);
@@ -193,7 +229,10 @@ type Tab = { targetId: string; sessionId: string };
 /** A DevTools protocol connection: JSON commands with an id, each answered by a message with that id. */
 class DevTools {
   #next = 0;
-  #waiting = new Map<number, { resolve: (result: unknown) => void; reject: (err: Error) => void }>();
+  #waiting = new Map<
+    number,
+    { resolve: (result: unknown) => void; reject: (err: Error) => void }
+  >();
   #closed: Promise<void>;
   private constructor(readonly socket: WebSocket) {
     this.#closed = new Promise((resolve) => socket.addEventListener("close", () => resolve()));
@@ -218,7 +257,11 @@ class DevTools {
     return new DevTools(socket);
   }
   /** Sends a command, to the browser or (with `sessionId`) to one page, and resolves with its result. */
-  send<T = Record<string, unknown>>(method: string, params: object = {}, sessionId?: string): Promise<T> {
+  send<T = Record<string, unknown>>(
+    method: string,
+    params: object = {},
+    sessionId?: string,
+  ): Promise<T> {
     const id = ++this.#next;
     this.socket.send(JSON.stringify({ id, method, params, sessionId }));
     const answered = new Promise<T>((resolve, reject) =>
@@ -229,7 +272,10 @@ class DevTools {
   /** Opens a tab at `url`, with a session that talks to it ("flatten": over this same socket). */
   async open(url: string): Promise<Tab> {
     const { targetId } = await this.send<{ targetId: string }>("Target.createTarget", { url });
-    const { sessionId } = await this.send<{ sessionId: string }>("Target.attachToTarget", { targetId, flatten: true });
+    const { sessionId } = await this.send<{ sessionId: string }>("Target.attachToTarget", {
+      targetId,
+      flatten: true,
+    });
     return { targetId, sessionId };
   }
   /** Runs `expression` in a page and returns its value (a promise is awaited); a thrown error rejects. */
@@ -238,7 +284,9 @@ class DevTools {
       result: { value?: unknown };
       exceptionDetails?: { text: string; exception?: { description?: string } };
     }>("Runtime.evaluate", { expression, awaitPromise: true, returnByValue: true }, tab.sessionId);
-    if (exceptionDetails) throw new Error(exceptionDetails.exception?.description ?? exceptionDetails.text);
+    if (exceptionDetails) {
+      throw new Error(exceptionDetails.exception?.description ?? exceptionDetails.text);
+    }
     return result.value;
   }
   /** Evaluates `expression` in a page until it is truthy (a page still loading counts as "not yet"); 10 s at most. */
@@ -259,7 +307,8 @@ class DevTools {
 }
 
 Deno.test({
-  name: "chat example: in a real browser, page B shows what page A sends, as text, and a closed page is dropped",
+  name:
+    "chat example: in a real browser, page B shows what page A sends, as text, and a closed page is dropped",
   ignore: !chromiumInstalled,
   async fn() {
     const server = await startChat();
@@ -295,7 +344,11 @@ Deno.test({
         `(() => { const li = document.querySelector("#messages li");
                   return { text: li.textContent, elements: li.children.length, title: document.title }; })()`,
       );
-      assert.deepEqual(li, { text: `Alice: ${text}`, elements: 0, title: "Chat" }, "shown as text: no <img>, no <b>");
+      assert.deepEqual(
+        li,
+        { text: `Alice: ${text}`, elements: 0, title: "Chat" },
+        "shown as text: no <img>, no <b>",
+      );
 
       await devtools.send("Target.closeTarget", { targetId: a.targetId });
       await untilPages(server, 1); // the tab's connection closed; the server's next write failed; cancel() ran

@@ -27,10 +27,14 @@ function testApp(): App {
   const encoder = new TextEncoder();
   // Sizes chosen to cross hex digit counts (f, 10, ff, 100) and to span many reads (70 000).
   const sizes = [1, 15, 16, 255, 256, 70_000];
-  const piece = (size: number, i: number) => encoder.encode(String.fromCharCode(97 + i).repeat(size));
+  const piece = (size: number, i: number) =>
+    encoder.encode(String.fromCharCode(97 + i).repeat(size));
   return new App()
     .get("/stream", () => ReadableStream.from(sizes.map(piece)))
-    .post("/echo", async (req) => ({ got: await req.text(), type: req.headers.get("content-type") }))
+    .post(
+      "/echo",
+      async (req) => ({ got: await req.text(), type: req.headers.get("content-type") }),
+    )
     .delete("/thing", () => null)
     .get("/bye", () => new Response("bye", { headers: { connection: "close" } }));
 }
@@ -40,7 +44,11 @@ Deno.test("client example: answers from examples/hello.ts match fetch's, on one 
   const client = new Client(server.url);
   try {
     for (const path of ["/", "/json", "/hello/Ada%20Lovelace", "/missing"]) {
-      assert.deepEqual(fromClient(await client.request("GET", path)), await fromFetch(server.url + path), path);
+      assert.deepEqual(
+        fromClient(await client.request("GET", path)),
+        await fromFetch(server.url + path),
+        path,
+      );
     }
     assert.equal(client.connections, 1);
   } finally {
@@ -87,9 +95,13 @@ Deno.test("client example: a POST body, a 204 and a HEAD leave the connection re
   const server = await start(testApp());
   const client = new Client(server.url);
   try {
-    const body = JSON.stringify({ title: "héllo" }), headers = { "content-type": "application/json" };
+    const body = JSON.stringify({ title: "héllo" }),
+      headers = { "content-type": "application/json" };
     const posted = await client.request("POST", "/echo", { headers, body });
-    assert.deepEqual(fromClient(posted), await fromFetch(`${server.url}/echo`, { method: "POST", headers, body }));
+    assert.deepEqual(
+      fromClient(posted),
+      await fromFetch(`${server.url}/echo`, { method: "POST", headers, body }),
+    );
     assert.deepEqual(JSON.parse(posted.text()), { got: body, type: "application/json" });
 
     const deleted = await client.request("DELETE", "/thing");
@@ -111,7 +123,10 @@ Deno.test("client example: an interim 100 Continue is skipped, and the final ans
   const server = await start(testApp());
   const client = new Client(server.url);
   try {
-    const res = await client.request("POST", "/echo", { headers: { expect: "100-continue" }, body: "x" });
+    const res = await client.request("POST", "/echo", {
+      headers: { expect: "100-continue" },
+      body: "x",
+    });
     assert.equal(res.status, 200);
     assert.equal(JSON.parse(res.text()).got, "x");
   } finally {
@@ -141,14 +156,22 @@ Deno.test("client example: a body without a length is read until the server clos
     for await (const conn of listener) {
       const request = new Uint8Array(1024);
       await conn.read(request);
-      await conn.write(new TextEncoder().encode("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\nuntil the end"));
+      await conn.write(
+        new TextEncoder().encode(
+          "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\nuntil the end",
+        ),
+      );
       conn.close();
     }
   })();
   const client = new Client(`http://127.0.0.1:${listener.addr.port}`);
   try {
     const first = await client.request("GET", "/");
-    assert.deepEqual([first.status, first.headers.get("content-length"), first.text()], [200, null, "until the end"]);
+    assert.deepEqual([first.status, first.headers.get("content-length"), first.text()], [
+      200,
+      null,
+      "until the end",
+    ]);
     assert.equal((await client.request("GET", "/")).text(), "until the end");
     assert.equal(client.connections, 2); // a close-delimited body uses its connection up
   } finally {
@@ -194,7 +217,9 @@ Deno.test("client example: the command line prints each response's head and body
       `${server.url}/json`,
       "/hello/Ada",
     ];
-    const { code, stdout: out, stderr: log } = await runCommand(Deno.execPath(), args, { cwd: ROOT });
+    const { code, stdout: out, stderr: log } = await runCommand(Deno.execPath(), args, {
+      cwd: ROOT,
+    });
     assert.equal(code, 0, log);
     assert.match(
       out,

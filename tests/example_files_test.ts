@@ -15,12 +15,16 @@ const SECRET = `TOP SECRET ${crypto.randomUUID()}`; // in a file next to the roo
  * A scratch folder: `public/` (a copy of examples/public, plus a big file, folders, and symlinks that point out of
  * it), `secret.txt` beside it, and `uploads/`. The example may read only public/ and write only uploads/.
  */
-async function scratch(): Promise<{ dir: string; public: string; uploads: string; big: Uint8Array }> {
+async function scratch(): Promise<
+  { dir: string; public: string; uploads: string; big: Uint8Array }
+> {
   const dir = await Deno.makeTempDir({ prefix: "groundwork-files-" });
   const pub = join(dir, "public"), uploads = join(dir, "uploads");
   await Deno.mkdir(pub);
   await Deno.mkdir(uploads);
-  for await (const entry of Deno.readDir(PUBLIC)) await Deno.copyFile(join(PUBLIC, entry.name), join(pub, entry.name));
+  for await (const entry of Deno.readDir(PUBLIC)) {
+    await Deno.copyFile(join(PUBLIC, entry.name), join(pub, entry.name));
+  }
   const big = new Uint8Array(3 * 1024 * 1024).map((_, i) => (i * 7919) % 251); // 3 MiB that no range could fake
   await Deno.writeFile(join(pub, "big.bin"), big);
   await Deno.mkdir(join(pub, "docs"));
@@ -50,7 +54,8 @@ Deno.test("files example: serves a folder with types, caching, ranges and HEAD",
   const { dir, public: pub, uploads, big } = await scratch();
   const server = await startFiles(pub, uploads);
   const clip = await Deno.readFile(join(PUBLIC, "clip.mp4")), size = clip.length;
-  const fetchClip = (headers: Record<string, string>) => fetch(`${server.url}/clip.mp4`, { headers });
+  const fetchClip = (headers: Record<string, string>) =>
+    fetch(`${server.url}/clip.mp4`, { headers });
   try {
     await t.step("/ serves the folder's index.html as HTML", async () => {
       const res = await fetch(`${server.url}/`);
@@ -74,29 +79,38 @@ Deno.test("files example: serves a folder with types, caching, ranges and HEAD",
       }
     });
 
-    await t.step("a folder without its trailing slash is redirected (301) to it with one", async () => {
-      const res = await fetch(`${server.url}/docs?x=1`, { redirect: "manual" });
-      await res.body?.cancel();
-      assert.equal(res.status, 301);
-      assert.equal(res.headers.get("location"), "/docs/?x=1");
-    });
+    await t.step(
+      "a folder without its trailing slash is redirected (301) to it with one",
+      async () => {
+        const res = await fetch(`${server.url}/docs?x=1`, { redirect: "manual" });
+        await res.body?.cancel();
+        assert.equal(res.status, 301);
+        assert.equal(res.headers.get("location"), "/docs/?x=1");
+      },
+    );
 
-    await t.step("the redirect for //example.com stays on this site: /example.com/, not //example.com/", async () => {
-      const { responses } = await raw(server.port, get("//example.com"), { responses: 1 });
-      assert.equal(responses[0].status, 301);
-      assert.equal(responses[0].headers.get("location"), "/example.com/");
-    });
+    await t.step(
+      "the redirect for //example.com stays on this site: /example.com/, not //example.com/",
+      async () => {
+        const { responses } = await raw(server.port, get("//example.com"), { responses: 1 });
+        assert.equal(responses[0].status, 301);
+        assert.equal(responses[0].headers.get("location"), "/example.com/");
+      },
+    );
 
-    await t.step("a folder serves its index.html, and one without an index.html is a 404 (no listing)", async () => {
-      const docs = await fetch(`${server.url}/docs/`);
-      assert.equal(await docs.text(), "<h1>Docs</h1>");
-      const empty = await fetch(`${server.url}/empty/`);
-      await empty.body?.cancel();
-      assert.equal(empty.status, 404);
-      const missing = await fetch(`${server.url}/missing.txt`);
-      await missing.body?.cancel();
-      assert.equal(missing.status, 404);
-    });
+    await t.step(
+      "a folder serves its index.html, and one without an index.html is a 404 (no listing)",
+      async () => {
+        const docs = await fetch(`${server.url}/docs/`);
+        assert.equal(await docs.text(), "<h1>Docs</h1>");
+        const empty = await fetch(`${server.url}/empty/`);
+        await empty.body?.cancel();
+        assert.equal(empty.status, 404);
+        const missing = await fetch(`${server.url}/missing.txt`);
+        await missing.body?.cancel();
+        assert.equal(missing.status, 404);
+      },
+    );
 
     await t.step("a file comes with ETag, Last-Modified and Accept-Ranges", async () => {
       const res = await fetchClip({});
@@ -108,89 +122,136 @@ Deno.test("files example: serves a folder with types, caching, ranges and HEAD",
       assert.equal(res.headers.get("content-length"), String(size));
     });
 
-    await t.step("If-None-Match with the ETag (or W/ it, or *) is a 304 without a body", async () => {
-      const etag = (await fetchClip({}).then((res) => (res.body?.cancel(), res))).headers.get("etag")!;
-      for (const tags of [etag, `"other", W/${etag}`, "*"]) {
-        const { responses } = await raw(server.port, get("/clip.mp4", `If-None-Match: ${tags}`), { responses: 1 });
-        assert.equal(responses[0].status, 304, tags);
-        assert.equal(responses[0].headers.get("etag"), etag, tags);
-        assert.equal(responses[0].body, "", tags);
-      }
-      const other = await fetchClip({ "if-none-match": '"other"' });
-      assert.equal(other.status, 200);
-      assert.equal((await bytes(other)).length, size);
-    });
+    await t.step(
+      "If-None-Match with the ETag (or W/ it, or *) is a 304 without a body",
+      async () => {
+        const etag = (await fetchClip({}).then((res) => (res.body?.cancel(), res))).headers.get(
+          "etag",
+        )!;
+        for (const tags of [etag, `"other", W/${etag}`, "*"]) {
+          const { responses } = await raw(server.port, get("/clip.mp4", `If-None-Match: ${tags}`), {
+            responses: 1,
+          });
+          assert.equal(responses[0].status, 304, tags);
+          assert.equal(responses[0].headers.get("etag"), etag, tags);
+          assert.equal(responses[0].body, "", tags);
+        }
+        const other = await fetchClip({ "if-none-match": '"other"' });
+        assert.equal(other.status, 200);
+        assert.equal((await bytes(other)).length, size);
+      },
+    );
 
-    await t.step("If-Modified-Since at or after Last-Modified is a 304; before it, a 200", async () => {
-      const lastModified = (await fetchClip({}).then((res) => (res.body?.cancel(), res))).headers.get("last-modified")!;
-      const same = await fetchClip({ "if-modified-since": lastModified });
-      await same.body?.cancel();
-      assert.equal(same.status, 304);
-      const before = new Date(Date.parse(lastModified) - 1000).toUTCString();
-      const older = await fetchClip({ "if-modified-since": before });
-      assert.equal(older.status, 200);
-      assert.equal((await bytes(older)).length, size);
-    });
+    await t.step(
+      "If-Modified-Since at or after Last-Modified is a 304; before it, a 200",
+      async () => {
+        const lastModified = (await fetchClip({}).then((res) => (res.body?.cancel(), res))).headers
+          .get("last-modified")!;
+        const same = await fetchClip({ "if-modified-since": lastModified });
+        await same.body?.cancel();
+        assert.equal(same.status, 304);
+        const before = new Date(Date.parse(lastModified) - 1000).toUTCString();
+        const older = await fetchClip({ "if-modified-since": before });
+        assert.equal(older.status, 200);
+        assert.equal((await bytes(older)).length, size);
+      },
+    );
 
-    await t.step("If-None-Match decides when both are sent: a different ETag wins over a recent date", async () => {
-      const lastModified = (await fetchClip({}).then((res) => (res.body?.cancel(), res))).headers.get("last-modified")!;
-      const res = await fetchClip({ "if-none-match": '"other"', "if-modified-since": lastModified });
-      await res.body?.cancel();
-      assert.equal(res.status, 200);
-    });
-
-    await t.step("Range bytes=a-b, a- and -n answer 206 with Content-Range and just those bytes", async () => {
-      const cases: [string, number, number][] = [
-        ["bytes=0-99", 0, 99],
-        ["bytes=100-", 100, size - 1],
-        ["bytes=-100", size - 100, size - 1],
-        [`bytes=-${size + 50}`, 0, size - 1], // more than there is: all of it
-        [`bytes=10-${size + 50}`, 10, size - 1], // an end past the end: to the end
-        [`bytes=${size - 1}-${size - 1}`, size - 1, size - 1], // the last byte alone
-      ];
-      for (const [range, start, end] of cases) {
-        const res = await fetchClip({ range });
-        assert.equal(res.status, 206, range);
-        assert.equal(res.headers.get("content-range"), `bytes ${start}-${end}/${size}`, range);
-        assert.equal(res.headers.get("content-length"), String(end - start + 1), range);
-        assert.equal(res.headers.get("content-type"), "video/mp4", range);
-        assert.deepEqual(await bytes(res), clip.subarray(start, end + 1), range);
-      }
-    });
-
-    await t.step("a malformed or unsatisfiable range is a 416 with Content-Range: bytes */size", async () => {
-      for (const range of [`bytes=${size}-`, "bytes=5-2", "bytes=-0", "bytes=abc", "bytes=-", "bytes=1-2-3"]) {
-        const res = await fetchClip({ range });
+    await t.step(
+      "If-None-Match decides when both are sent: a different ETag wins over a recent date",
+      async () => {
+        const lastModified = (await fetchClip({}).then((res) => (res.body?.cancel(), res))).headers
+          .get("last-modified")!;
+        const res = await fetchClip({
+          "if-none-match": '"other"',
+          "if-modified-since": lastModified,
+        });
         await res.body?.cancel();
-        assert.equal(res.status, 416, range);
-        assert.equal(res.headers.get("content-range"), `bytes */${size}`, range);
-      }
-    });
+        assert.equal(res.status, 200);
+      },
+    );
 
-    await t.step("a Range in another unit, or with several ranges, gets the whole file (200)", async () => {
-      for (const range of ["items=0-1", "bytes=0-1,5-6"]) {
-        const res = await fetchClip({ range });
-        assert.equal(res.status, 200, range);
-        assert.equal((await bytes(res)).length, size, range);
-      }
-    });
+    await t.step(
+      "Range bytes=a-b, a- and -n answer 206 with Content-Range and just those bytes",
+      async () => {
+        const cases: [string, number, number][] = [
+          ["bytes=0-99", 0, 99],
+          ["bytes=100-", 100, size - 1],
+          ["bytes=-100", size - 100, size - 1],
+          [`bytes=-${size + 50}`, 0, size - 1], // more than there is: all of it
+          [`bytes=10-${size + 50}`, 10, size - 1], // an end past the end: to the end
+          [`bytes=${size - 1}-${size - 1}`, size - 1, size - 1], // the last byte alone
+        ];
+        for (const [range, start, end] of cases) {
+          const res = await fetchClip({ range });
+          assert.equal(res.status, 206, range);
+          assert.equal(res.headers.get("content-range"), `bytes ${start}-${end}/${size}`, range);
+          assert.equal(res.headers.get("content-length"), String(end - start + 1), range);
+          assert.equal(res.headers.get("content-type"), "video/mp4", range);
+          assert.deepEqual(await bytes(res), clip.subarray(start, end + 1), range);
+        }
+      },
+    );
 
-    await t.step("a Range with a current If-None-Match is a 304: the client has the whole file", async () => {
-      const etag = (await fetchClip({}).then((res) => (res.body?.cancel(), res))).headers.get("etag")!;
-      const res = await fetchClip({ range: "bytes=0-9", "if-none-match": etag });
-      await res.body?.cancel();
-      assert.equal(res.status, 304);
-    });
+    await t.step(
+      "a malformed or unsatisfiable range is a 416 with Content-Range: bytes */size",
+      async () => {
+        for (
+          const range of [
+            `bytes=${size}-`,
+            "bytes=5-2",
+            "bytes=-0",
+            "bytes=abc",
+            "bytes=-",
+            "bytes=1-2-3",
+          ]
+        ) {
+          const res = await fetchClip({ range });
+          await res.body?.cancel();
+          assert.equal(res.status, 416, range);
+          assert.equal(res.headers.get("content-range"), `bytes */${size}`, range);
+        }
+      },
+    );
+
+    await t.step(
+      "a Range in another unit, or with several ranges, gets the whole file (200)",
+      async () => {
+        for (const range of ["items=0-1", "bytes=0-1,5-6"]) {
+          const res = await fetchClip({ range });
+          assert.equal(res.status, 200, range);
+          assert.equal((await bytes(res)).length, size, range);
+        }
+      },
+    );
+
+    await t.step(
+      "a Range with a current If-None-Match is a 304: the client has the whole file",
+      async () => {
+        const etag = (await fetchClip({}).then((res) => (res.body?.cancel(), res))).headers.get(
+          "etag",
+        )!;
+        const res = await fetchClip({ range: "bytes=0-9", "if-none-match": etag });
+        await res.body?.cancel();
+        assert.equal(res.status, 304);
+      },
+    );
 
     await t.step("HEAD answers GET's fields, Content-Length included, with no body", async () => {
       // A HEAD, then a GET on the same connection: had the HEAD's answer carried a body, the GET's would be garbled.
       const head = "HEAD /clip.mp4 HTTP/1.1\r\nHost: localhost\r\n\r\n";
-      const { text } = await raw(server.port, head + get("/style.css"), { responses: 2, method: "HEAD" });
+      const { text } = await raw(server.port, head + get("/style.css"), {
+        responses: 2,
+        method: "HEAD",
+      });
       const headEnd = text.indexOf("\r\n\r\n") + 4;
       assert.match(text.slice(0, headEnd), /^HTTP\/1\.1 200 OK\r\n/);
       assert.match(text.slice(0, headEnd), new RegExp(`\r\ncontent-length: ${size}\r\n`));
       assert.match(text.slice(headEnd), /^HTTP\/1\.1 200 OK\r\n/); // the next thing on the wire is the GET's answer
-      const ranged = await fetch(`${server.url}/clip.mp4`, { method: "HEAD", headers: { range: "bytes=0-9" } });
+      const ranged = await fetch(`${server.url}/clip.mp4`, {
+        method: "HEAD",
+        headers: { range: "bytes=0-9" },
+      });
       assert.equal(ranged.status, 206);
       assert.equal(ranged.headers.get("content-length"), "10");
       assert.equal(await ranged.text(), "");
@@ -205,7 +266,9 @@ Deno.test("files example: serves a folder with types, caching, ranges and HEAD",
         assert.equal(whole.headers.get("content-type"), "application/octet-stream");
         assert.deepEqual(await bytes(whole), big);
         const [start, end] = [1_000_003, 2_500_000]; // spans many of the 64 KiB reads, at odd offsets
-        const part = await fetch(`${server.url}/big.bin`, { headers: { range: `bytes=${start}-${end}` } });
+        const part = await fetch(`${server.url}/big.bin`, {
+          headers: { range: `bytes=${start}-${end}` },
+        });
         assert.equal(part.status, 206);
         assert.deepEqual(await bytes(part), big.subarray(start, end + 1));
       },
@@ -242,7 +305,10 @@ Deno.test("files example: no request path reaches a file outside the root", asyn
       await t.step(`${what} (${target}) is a 403 or 404`, async () => {
         const request = `GET ${target} HTTP/1.1\r\nHost: localhost\r\n\r\n`;
         const { responses, text } = await raw(server.port, request, { responses: 1 });
-        assert.ok([403, 404].includes(responses[0]?.status), `${target} got ${text.split("\r\n")[0]}`);
+        assert.ok(
+          [403, 404].includes(responses[0]?.status),
+          `${target} got ${text.split("\r\n")[0]}`,
+        );
         assert.ok(!text.includes("TOP SECRET"));
       });
     }
@@ -261,7 +327,8 @@ Deno.test("files example: uploads are saved under safe names, never over each ot
     const res = await fetch(`${server.url}/upload`, { method: "POST", body: form });
     return { status: res.status, text: await res.text() };
   };
-  const saved = async () => (await Array.fromAsync(Deno.readDir(uploads))).map((entry) => entry.name).sort();
+  const saved = async () =>
+    (await Array.fromAsync(Deno.readDir(uploads))).map((entry) => entry.name).sort();
   try {
     await t.step("GET /upload shows a multipart form", async () => {
       const res = await fetch(`${server.url}/upload`);
@@ -278,12 +345,15 @@ Deno.test("files example: uploads are saved under safe names, never over each ot
       assert.equal(await Deno.readTextFile(join(uploads, "notes.txt")), "first");
     });
 
-    await t.step("a second file of the same name is saved beside the first, not over it", async () => {
-      const res = await upload(["notes.txt", "second"]);
-      assert.match(res.text, /notes-1\.txt/);
-      assert.equal(await Deno.readTextFile(join(uploads, "notes.txt")), "first");
-      assert.equal(await Deno.readTextFile(join(uploads, "notes-1.txt")), "second");
-    });
+    await t.step(
+      "a second file of the same name is saved beside the first, not over it",
+      async () => {
+        const res = await upload(["notes.txt", "second"]);
+        assert.match(res.text, /notes-1\.txt/);
+        assert.equal(await Deno.readTextFile(join(uploads, "notes.txt")), "first");
+        assert.equal(await Deno.readTextFile(join(uploads, "notes-1.txt")), "second");
+      },
+    );
 
     await t.step("several files in one form are all saved, bytes intact", async () => {
       const data = new Uint8Array(1024 * 1024).map((_, i) => i % 256);
@@ -297,7 +367,10 @@ Deno.test("files example: uploads are saved under safe names, never over each ot
       "a file name with folders or odd characters is made safe, and lands in the uploads folder",
       async () => {
         const before = await Array.fromAsync(Deno.readDir(dir));
-        await upload(["../../evil name!.txt", "1"], ["..\\..\\windows.txt", "2"], [".htaccess", "3"], ["..", "4"]);
+        await upload(["../../evil name!.txt", "1"], ["..\\..\\windows.txt", "2"], [
+          ".htaccess",
+          "3",
+        ], ["..", "4"]);
         assert.deepEqual(await saved(), [
           "a.bin",
           "b.txt",
@@ -324,7 +397,9 @@ Deno.test("files example: uploads are saved under safe names, never over each ot
     await t.step("an upload over 5 MiB is a 413, and nothing is saved", async () => {
       const before = await saved();
       const head = `POST /upload HTTP/1.1\r\nHost: localhost\r\n` +
-        `Content-Type: multipart/form-data; boundary=x\r\nContent-Length: ${5 * 1024 * 1024 + 1}\r\n\r\n`;
+        `Content-Type: multipart/form-data; boundary=x\r\nContent-Length: ${
+          5 * 1024 * 1024 + 1
+        }\r\n\r\n`;
       const { responses } = await raw(server.port, head, { responses: 1 });
       assert.equal(responses[0]?.status, 413);
       assert.deepEqual(await saved(), before);

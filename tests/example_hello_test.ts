@@ -81,7 +81,11 @@ Deno.test("`deno serve --parallel --port N examples/serve.ts` gives the same ans
       printed: stderr.text,
       killIsExpected: true,
     });
-    if (killed) console.warn(`deno serve --parallel was still running ${GRACE_MS} ms after SIGTERM: killed it`);
+    if (killed) {
+      console.warn(
+        `deno serve --parallel was still running ${GRACE_MS} ms after SIGTERM: killed it`,
+      );
+    }
     await within(stderr.ended, 5000, "the end of deno serve's stderr");
   }
 });

@@ -7,7 +7,11 @@ import { Client, encoder, get, type Parsed, raw, sleep, start, within } from "./
 
 /** Answers with what the server parsed, as JSON: the handler's view of the request. */
 async function echo(req: Request): Promise<Response> {
-  return Response.json({ path: req.path, headers: Object.fromEntries(req.headers), body: await req.text() });
+  return Response.json({
+    path: req.path,
+    headers: Object.fromEntries(req.headers),
+    body: await req.text(),
+  });
 }
 
 type Echoed = { path: string; headers: Record<string, string>; body: string };
@@ -61,9 +65,18 @@ const bytes = (request: string) => [...request];
 const MODES = [["in one write", (request: string) => [request]], ["byte by byte", bytes]] as const;
 
 /** Asserts the answer to `pieces` is a refusal with `status` that closes the connection. */
-async function assertRefused(port: number, pieces: Iterable<string>, status: number, what: string): Promise<void> {
+async function assertRefused(
+  port: number,
+  pieces: Iterable<string>,
+  status: number,
+  what: string,
+): Promise<void> {
   const { responses, closed } = await inPieces(port, pieces);
-  assert.equal(responses[0]?.status, status, `${what}: got ${responses[0]?.status} ${responses[0]?.body}`);
+  assert.equal(
+    responses[0]?.status,
+    status,
+    `${what}: got ${responses[0]?.status} ${responses[0]?.body}`,
+  );
   assert.equal(responses[0].headers.get("connection"), "close", what);
   assert.ok(closed, `${what}: the server closed the connection`);
 }
@@ -72,7 +85,8 @@ async function assertRefused(port: number, pieces: Iterable<string>, status: num
 const LIMITS: ServerOptions = { maxRequestLineBytes: 64, maxHeaderBytes: 128, maxHeaderCount: 4 };
 
 /** A request line of exactly `length` bytes, its CRLF not counted. */
-const requestLine = (length: number, path = "/") => `GET ${path}${"a".repeat(length - 13 - path.length)} HTTP/1.1`;
+const requestLine = (length: number, path = "/") =>
+  `GET ${path}${"a".repeat(length - 13 - path.length)} HTTP/1.1`;
 
 /** Field lines whose section is exactly `size` bytes: each line and the CRLF between it and the next, not the last. */
 function fieldsOfSize(size: number, lines = 2): string[] {
@@ -83,7 +97,9 @@ function fieldsOfSize(size: number, lines = 2): string[] {
 }
 
 /** `count` field lines: Host and then small ones. */
-const fieldsCounted = (count: number) => ["Host: x", ...Array.from({ length: count - 1 }, (_, i) => `X-F${i}: ${i}`)];
+const fieldsCounted = (
+  count: number,
+) => ["Host: x", ...Array.from({ length: count - 1 }, (_, i) => `X-F${i}: ${i}`)];
 
 // ---------------------------------------------------------------- limits, to the byte
 
@@ -92,11 +108,25 @@ Deno.test("a request line of exactly maxRequestLineBytes is served, one byte mor
   try {
     assert.equal(requestLine(64).length, 64);
     for (const [mode, pieces] of MODES) {
-      const { responses } = await inPieces(s.port, pieces(head(requestLine(64, "/exact"), ["Host: x"])));
+      const { responses } = await inPieces(
+        s.port,
+        pieces(head(requestLine(64, "/exact"), ["Host: x"])),
+      );
       assert.ok(echoed(responses[0]).path.startsWith("/exactaaa"), mode);
-      const afterBlankLines = await inPieces(s.port, pieces("\r\n\r\n" + head(requestLine(64, "/blank"), ["Host: x"])));
-      assert.ok(echoed(afterBlankLines.responses[0]).path.startsWith("/blank"), `${mode}: blank lines don't count`);
-      await assertRefused(s.port, pieces(head(requestLine(65), ["Host: x"])), 414, `${mode}, 65 bytes`);
+      const afterBlankLines = await inPieces(
+        s.port,
+        pieces("\r\n\r\n" + head(requestLine(64, "/blank"), ["Host: x"])),
+      );
+      assert.ok(
+        echoed(afterBlankLines.responses[0]).path.startsWith("/blank"),
+        `${mode}: blank lines don't count`,
+      );
+      await assertRefused(
+        s.port,
+        pieces(head(requestLine(65), ["Host: x"])),
+        414,
+        `${mode}, 65 bytes`,
+      );
     }
   } finally {
     await s.close();
@@ -110,7 +140,11 @@ Deno.test("a field section of exactly maxHeaderBytes is served, one byte more ge
       const exact = fieldsOfSize(128, lines), over = fieldsOfSize(129, lines);
       assert.equal(exact.join("\r\n").length, 128);
       const { responses } = await inPieces(s.port, [head("GET /exact HTTP/1.1", exact)]);
-      assert.equal(echoed(responses[0]).headers["x-pad"], exact.at(-1)!.slice("X-Pad: ".length), `${lines} lines`);
+      assert.equal(
+        echoed(responses[0]).headers["x-pad"],
+        exact.at(-1)!.slice("X-Pad: ".length),
+        `${lines} lines`,
+      );
       await assertRefused(s.port, [head("GET / HTTP/1.1", over)], 431, `${lines} lines, 129 bytes`);
     }
   } finally {
@@ -127,7 +161,12 @@ Deno.test("a field section one byte over maxHeaderBytes gets 431 byte by byte; o
       // hand. The blank line's CRLF then comes in one piece (the next test sends its CR alone).
       const { responses } = await inPieces(s.port, [...bytes(exact.slice(0, -2)), "\r\n"]);
       assert.equal(echoed(responses[0]).path, "/exact", `${lines} lines`);
-      await assertRefused(s.port, bytes(head("GET / HTTP/1.1", fieldsOfSize(129, lines))), 431, `${lines} lines, 129`);
+      await assertRefused(
+        s.port,
+        bytes(head("GET / HTTP/1.1", fieldsOfSize(129, lines))),
+        431,
+        `${lines} lines, 129`,
+      );
     }
   } finally {
     await s.close();
@@ -137,7 +176,8 @@ Deno.test("a field section one byte over maxHeaderBytes gets 431 byte by byte; o
 Deno.test({
   // An incomplete head may hold a full field section, its last CRLF, and the CR of the blank line: maxHeaderBytes + 3
   // bytes after the request line. (A bound of + 2 once refused this head with 431 when the CR came alone.)
-  name: "a field section of exactly maxHeaderBytes is served when the blank line's CR and LF come apart",
+  name:
+    "a field section of exactly maxHeaderBytes is served when the blank line's CR and LF come apart",
   async fn() {
     const s = await start(echo, LIMITS);
     try {
@@ -156,9 +196,22 @@ Deno.test("exactly maxHeaderCount fields are served, one more gets 431, in one w
   const s = await start(echo, LIMITS);
   try {
     for (const [mode, pieces] of MODES) {
-      const { responses } = await inPieces(s.port, pieces(head("GET /four HTTP/1.1", fieldsCounted(4))));
-      assert.deepEqual(Object.keys(echoed(responses[0]).headers).sort(), ["host", "x-f0", "x-f1", "x-f2"], mode);
-      await assertRefused(s.port, pieces(head("GET / HTTP/1.1", fieldsCounted(5))), 431, `${mode}, 5 fields`);
+      const { responses } = await inPieces(
+        s.port,
+        pieces(head("GET /four HTTP/1.1", fieldsCounted(4))),
+      );
+      assert.deepEqual(Object.keys(echoed(responses[0]).headers).sort(), [
+        "host",
+        "x-f0",
+        "x-f1",
+        "x-f2",
+      ], mode);
+      await assertRefused(
+        s.port,
+        pieces(head("GET / HTTP/1.1", fieldsCounted(5))),
+        431,
+        `${mode}, 5 fields`,
+      );
     }
   } finally {
     await s.close();
@@ -185,12 +238,31 @@ Deno.test("a head split at awkward places is served whole: mid request line, bet
   try {
     const cases: [string, string[]][] = [
       ["mid request line", ["GET /sp", "lit/path?q=1 HT", "TP/1.1\r\nHost: x\r\nX-A: 1\r\n\r\n"]],
-      ["between the request line's CR and LF", ["GET /split/path?q=1 HTTP/1.1\r", "\nHost: x\r\nX-A: 1\r\n\r\n"]],
-      ["between a field line's CR and LF", ["GET /split/path?q=1 HTTP/1.1\r\nHost: x\r", "\nX-A: 1\r\n\r\n"]],
-      ["between the blank line's CR and LF", ["GET /split/path?q=1 HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n\r", "\n"]],
-      ["a blank line before it, split", ["\r", "\nGET /split/path?q=1 HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n\r\n"]],
-      ["two blank lines before it, split", ["\r\n\r", "\nGET /split/path?q=1 HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n\r\n"]],
-      ["mid field name and value", ["GET /split/path?q=1 HTTP/1.1\r\nHo", "st: x\r\nX-A:", " 1\r\n\r\n"]],
+      ["between the request line's CR and LF", [
+        "GET /split/path?q=1 HTTP/1.1\r",
+        "\nHost: x\r\nX-A: 1\r\n\r\n",
+      ]],
+      ["between a field line's CR and LF", [
+        "GET /split/path?q=1 HTTP/1.1\r\nHost: x\r",
+        "\nX-A: 1\r\n\r\n",
+      ]],
+      ["between the blank line's CR and LF", [
+        "GET /split/path?q=1 HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n\r",
+        "\n",
+      ]],
+      ["a blank line before it, split", [
+        "\r",
+        "\nGET /split/path?q=1 HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n\r\n",
+      ]],
+      ["two blank lines before it, split", [
+        "\r\n\r",
+        "\nGET /split/path?q=1 HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n\r\n",
+      ]],
+      ["mid field name and value", [
+        "GET /split/path?q=1 HTTP/1.1\r\nHo",
+        "st: x\r\nX-A:",
+        " 1\r\n\r\n",
+      ]],
     ];
     for (const [what, pieces] of cases) {
       const { responses } = await inPieces(s.port, pieces);
@@ -256,8 +328,11 @@ Deno.test("three pipelined requests in one write, the middle one with a body, ar
   const s = await start(echo);
   try {
     const body = "line one\r\n\r\nGET /not-a-request HTTP/1.1\r\n"; // CRLFs, even a head, inside a body stay body
-    const middle = `POST /middle HTTP/1.1\r\nHost: localhost\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
-    const { responses } = await raw(s.port, get("/first") + middle + get("/last"), { responses: 3 });
+    const middle =
+      `POST /middle HTTP/1.1\r\nHost: localhost\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    const { responses } = await raw(s.port, get("/first") + middle + get("/last"), {
+      responses: 3,
+    });
     assert.equal(responses.length, 3);
     assert.deepEqual(responses.map((res) => echoed(res).path), ["/first", "/middle", "/last"]);
     assert.deepEqual(responses.map((res) => echoed(res).body), ["", body, ""]);
@@ -305,8 +380,16 @@ Deno.test("a head that keeps growing past the limits is cut off with 414 or 431,
     const cases: [string, Generator<string>, number][] = [
       ["a request line with no end", endless("GET /", () => "a".repeat(8)), 414],
       ["a field line with no end", endless(top + "X-Endless: ", () => "v".repeat(8)), 431],
-      ["field lines of 61 bytes with no blank line", endless(top, (i) => `X-${i}: ${"v".repeat(54)}\r\n`), 431],
-      ["more field lines than maxHeaderCount, no blank line", endless(top, (i) => `X-${i}: ${i}\r\n`), 431],
+      [
+        "field lines of 61 bytes with no blank line",
+        endless(top, (i) => `X-${i}: ${"v".repeat(54)}\r\n`),
+        431,
+      ],
+      [
+        "more field lines than maxHeaderCount, no blank line",
+        endless(top, (i) => `X-${i}: ${i}\r\n`),
+        431,
+      ],
     ];
     for (const [what, pieces, status] of cases) {
       await within(assertRefused(s.port, pieces, status, what), 5000, `the ${status} for ${what}`);
@@ -319,7 +402,8 @@ Deno.test("a head that keeps growing past the limits is cut off with 414 or 431,
 // ---------------------------------------------------------------- Response.headers, and app.fetch
 
 /** The lines of a raw head that carry the field `name`. */
-const fieldLines = (head: string, name: string) => head.split("\r\n").filter((line) => line.startsWith(`${name}:`));
+const fieldLines = (head: string, name: string) =>
+  head.split("\r\n").filter((line) => line.startsWith(`${name}:`));
 
 function withoutType(body: string | Uint8Array): Response {
   const res = new Response(body);
@@ -339,7 +423,9 @@ const typesApp = () =>
 Deno.test("a content type deleted on purpose stays deleted on groundwork's server, for text and bytes", async () => {
   const s = await start(typesApp());
   try {
-    const { responses } = await raw(s.port, get("/untyped-text") + get("/untyped-bytes"), { responses: 2 });
+    const { responses } = await raw(s.port, get("/untyped-text") + get("/untyped-bytes"), {
+      responses: 2,
+    });
     for (const res of responses) {
       assert.equal(res.status, 200);
       assert.deepEqual(fieldLines(res.head, "content-type"), [], res.head);
@@ -371,7 +457,9 @@ Deno.test("Response.json with headers sends both its type and its fields, on gro
   const app = typesApp(), s = await start(app);
   try {
     const { responses } = await raw(s.port, get("/json"), { responses: 1 });
-    assert.deepEqual(fieldLines(responses[0].head, "content-type"), ["content-type: application/json"]);
+    assert.deepEqual(fieldLines(responses[0].head, "content-type"), [
+      "content-type: application/json",
+    ]);
     assert.equal(responses[0].headers.get("x-a"), "1");
     assert.deepEqual(JSON.parse(responses[0].body), { a: 1 });
   } finally {
@@ -408,7 +496,8 @@ function slowStream(name: string, count: number): ReadableStream<Uint8Array> {
   });
 }
 
-const streamed = (name: string, count: number) => Array.from({ length: count }, (_, i) => `${name}-${i};`).join("");
+const streamed = (name: string, count: number) =>
+  Array.from({ length: count }, (_, i) => `${name}-${i};`).join("");
 
 Deno.test("on one kept-alive connection, a stream of 20 chunks, then text, then a stream again, all arrive intact", async () => {
   const app = new App()
@@ -422,7 +511,11 @@ Deno.test("on one kept-alive connection, a stream of 20 chunks, then text, then 
       await client.send(get(path));
       answers.push(...await client.next());
     }
-    assert.deepEqual(answers.map((res) => res.body), [streamed("a", 20), "plain text", streamed("b", 20)]);
+    assert.deepEqual(answers.map((res) => res.body), [
+      streamed("a", 20),
+      "plain text",
+      streamed("b", 20),
+    ]);
     assert.equal(answers[0].headers.get("transfer-encoding"), "chunked");
     assert.equal(answers[1].headers.get("content-length"), "10");
     const chunks = (name: string) => Array.from({ length: 20 }, (_, i) => `${name}-${i};`);
@@ -432,10 +525,19 @@ Deno.test("on one kept-alive connection, a stream of 20 chunks, then text, then 
       client.text.includes("\r\n\r\n" + wire("a") + "HTTP/1.1 200 OK\r\n"),
       "one chunk per piece, then the end",
     );
-    assert.ok(client.text.endsWith("\r\n\r\n" + wire("b")), JSON.stringify(client.text.slice(-200)));
+    assert.ok(
+      client.text.endsWith("\r\n\r\n" + wire("b")),
+      JSON.stringify(client.text.slice(-200)),
+    );
     // pipelined: the text answer waits in the buffer while the next stream goes out, and must still go first
-    const { responses } = await raw(s.port, get("/stream/c") + get("/text") + get("/stream/d"), { responses: 3 });
-    assert.deepEqual(responses.map((res) => res.body), [streamed("c", 20), "plain text", streamed("d", 20)]);
+    const { responses } = await raw(s.port, get("/stream/c") + get("/text") + get("/stream/d"), {
+      responses: 3,
+    });
+    assert.deepEqual(responses.map((res) => res.body), [
+      streamed("c", 20),
+      "plain text",
+      streamed("d", 20),
+    ]);
   } finally {
     client.close();
     await s.close();
@@ -451,13 +553,21 @@ function upload(body: ReadableStream<Uint8Array>): globalThis.Request {
 }
 
 Deno.test("app.fetch echoes a streamed body up to maxBodyBytes intact, and answers 413 one byte past it", async () => {
-  const app = new App({ maxBodyBytes: 300 }).post("/", async (req) => new Response(await req.bytes()));
+  const app = new App({ maxBodyBytes: 300 }).post(
+    "/",
+    async (req) => new Response(await req.bytes()),
+  );
   const all = Uint8Array.from({ length: 300 }, (_, i) => i % 256); // every byte value, UTF-8 or not
   const post = (parts: Uint8Array[]) => app.fetch(upload(ReadableStream.from(parts)));
   const fits = await post([all.subarray(0, 100), all.subarray(100, 250), all.subarray(250)]); // 3 chunks, 300 bytes
   assert.equal(fits.status, 200);
   assert.deepEqual(new Uint8Array(await fits.arrayBuffer()), all);
-  const over = await post([all.subarray(0, 100), all.subarray(100, 250), all.subarray(250), new Uint8Array([1])]);
+  const over = await post([
+    all.subarray(0, 100),
+    all.subarray(100, 250),
+    all.subarray(250),
+    new Uint8Array([1]),
+  ]);
   assert.equal(over.status, 413);
   await over.body?.cancel();
 });

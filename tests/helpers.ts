@@ -50,7 +50,11 @@ export function fetch(
 
 /** Connects to 127.0.0.1:`port`, or fails if that has not happened within SOCKET_MS. */
 export function connect(port: number): Promise<Deno.TcpConn> {
-  return within(Deno.connect({ hostname: "127.0.0.1", port }), SOCKET_MS, `a connection to 127.0.0.1:${port}`);
+  return within(
+    Deno.connect({ hostname: "127.0.0.1", port }),
+    SOCKET_MS,
+    `a connection to 127.0.0.1:${port}`,
+  );
 }
 
 /** Writes all of `bytes` to `conn`. A write stuck for SOCKET_MS (no one reads) closes `conn`, and this fails. */
@@ -66,7 +70,9 @@ export async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void
     try {
       rest = rest.subarray(await conn.write(rest));
     } catch (err) {
-      if (stuck) throw new Error(`writing ${rest.length} bytes did not happen within ${SOCKET_MS} ms`);
+      if (stuck) {
+        throw new Error(`writing ${rest.length} bytes did not happen within ${SOCKET_MS} ms`);
+      }
       throw err;
     } finally {
       clearTimeout(timer);
@@ -75,7 +81,13 @@ export async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void
 }
 
 /** One parsed HTTP response, as read off the wire. */
-export type Parsed = { status: number; reason: string; headers: Headers; body: string; head: string };
+export type Parsed = {
+  status: number;
+  reason: string;
+  headers: Headers;
+  body: string;
+  head: string;
+};
 
 /**
  * Opens a TCP connection, writes `request` (all at once, or `split` bytes at a time with a pause between), and
@@ -84,7 +96,13 @@ export type Parsed = { status: number; reason: string; headers: Headers; body: s
 export async function raw(
   port: number,
   request: string | Uint8Array,
-  options: { split?: number; pauseMs?: number; responses?: number; timeoutMs?: number; method?: string } = {},
+  options: {
+    split?: number;
+    pauseMs?: number;
+    responses?: number;
+    timeoutMs?: number;
+    method?: string;
+  } = {},
 ): Promise<{ text: string; responses: Parsed[]; closed: boolean }> {
   const conn = await connect(port);
   const bytes = typeof request === "string" ? encoder.encode(request) : request;
@@ -92,7 +110,9 @@ export async function raw(
   const writing = (async () => {
     for (let i = 0; i < bytes.length; i += step) {
       await writeAll(conn, bytes.subarray(i, i + step));
-      if (options.pauseMs && i + step < bytes.length) await new Promise((r) => setTimeout(r, options.pauseMs));
+      if (options.pauseMs && i + step < bytes.length) {
+        await new Promise((r) => setTimeout(r, options.pauseMs));
+      }
     }
   })().catch(() => {}); // the server may close before we finish: that is what some tests check
   let text = "", closed = false, responses: Parsed[] = [];
@@ -135,7 +155,9 @@ export function parseAll(text: string, method = "GET"): Parsed[] {
     const m = /^HTTP\/1\.[01] (\d{3}) ?(.*)$/.exec(statusLine);
     if (!m) throw new Error(`Not a status line: ${JSON.stringify(statusLine)}`);
     const headers = new Headers();
-    for (const f of fields) headers.append(f.slice(0, f.indexOf(":")), f.slice(f.indexOf(":") + 1).trim());
+    for (const f of fields) {
+      headers.append(f.slice(0, f.indexOf(":")), f.slice(f.indexOf(":") + 1).trim());
+    }
     const status = Number(m[1]);
     let pos = end + 4, body = "";
     if (status < 200) { // an interim response: skip it
@@ -205,8 +227,12 @@ export class Client {
   }
   /** Reads until `count` more complete responses are in (interim 1xx ones skipped), the server closes, or time's up. */
   async next(count = 1, options: { method?: string; timeoutMs?: number } = {}): Promise<Parsed[]> {
-    await this.#readUntil(() => parseAll(this.text, options.method).length >= this.#taken + count, options.timeoutMs);
-    const all = parseAll(this.text, options.method), fresh = all.slice(this.#taken, this.#taken + count);
+    await this.#readUntil(
+      () => parseAll(this.text, options.method).length >= this.#taken + count,
+      options.timeoutMs,
+    );
+    const all = parseAll(this.text, options.method),
+      fresh = all.slice(this.#taken, this.#taken + count);
     this.#taken += fresh.length;
     return fresh;
   }
@@ -229,7 +255,10 @@ export class Client {
     const buf = new Uint8Array(64 * 1024), deadline = Date.now() + timeoutMs;
     while (!done()) {
       if (this.#ended !== "open") return false;
-      const timer = setTimeout(() => (this.#ended = "timed out", this.close()), Math.max(0, deadline - Date.now()));
+      const timer = setTimeout(
+        () => (this.#ended = "timed out", this.close()),
+        Math.max(0, deadline - Date.now()),
+      );
       let n: number | null = null;
       try {
         n = await this.conn.read(buf);

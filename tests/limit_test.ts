@@ -8,7 +8,9 @@ import { get, raw, sleep, start } from "./helpers.ts";
 async function ask(app: App, ...paths: string[]) {
   const s = await start(app);
   try {
-    const { responses } = await raw(s.port, paths.map((path) => get(path)).join(""), { responses: paths.length });
+    const { responses } = await raw(s.port, paths.map((path) => get(path)).join(""), {
+      responses: paths.length,
+    });
     assert.equal(responses.length, paths.length, "every request got its answer");
     return responses;
   } finally {
@@ -30,7 +32,10 @@ Deno.test("rateLimit: past max requests in a window, 429 with Retry-After in who
   assert.equal(handled, 3);
   for (const res of responses.slice(3)) {
     const retryAfter = Number(res.headers.get("retry-after"));
-    assert.ok(Number.isInteger(retryAfter) && retryAfter >= 59 && retryAfter <= 60, `Retry-After: ${retryAfter}`);
+    assert.ok(
+      Number.isInteger(retryAfter) && retryAfter >= 59 && retryAfter <= 60,
+      `Retry-After: ${retryAfter}`,
+    );
     assert.match(res.body, /Over 3 requests/);
   }
 });
@@ -45,7 +50,10 @@ Deno.test("rateLimit counts each client apart: by IP address by default, by `key
   } finally {
     await s.close();
   }
-  const byKey = new App().use(rateLimit({ windowMs: 60_000, max: 1, key: byName })).get("/", () => "ok");
+  const byKey = new App().use(rateLimit({ windowMs: 60_000, max: 1, key: byName })).get(
+    "/",
+    () => "ok",
+  );
   const responses = await ask(byKey, "/?as=ada", "/?as=bob", "/?as=ada", "/?as=bob", "/?as=cy");
   assert.deepEqual(responses.map((res) => res.status), [200, 200, 429, 429, 200]);
 });
@@ -56,7 +64,11 @@ Deno.test("rateLimit starts a client's count afresh once its window has ended", 
   try {
     const before = await raw(s.port, get("/") + get("/"), { responses: 2 });
     assert.deepEqual(before.responses.map((res) => res.status), [200, 429]);
-    assert.equal(before.responses[1].headers.get("retry-after"), "1", "0.3 s, rounded up to whole seconds");
+    assert.equal(
+      before.responses[1].headers.get("retry-after"),
+      "1",
+      "0.3 s, rounded up to whole seconds",
+    );
     await sleep(400);
     const after = await raw(s.port, get("/"), { responses: 1 });
     assert.equal(after.responses[0]?.status, 200);
@@ -69,7 +81,15 @@ Deno.test("rateLimit remembers at most maxClients windows, forgetting the oldest
   const limit = rateLimit({ windowMs: 60_000, max: 1, key: byName, maxClients: 2 });
   const app = new App().use(limit).get("/", () => "ok");
   // ada and bob fill it; cy's window pushes ada's out, so ada starts afresh (and pushes bob's out); cy is still counted.
-  const responses = await ask(app, "/?as=ada", "/?as=bob", "/?as=cy", "/?as=ada", "/?as=cy", "/?as=ada");
+  const responses = await ask(
+    app,
+    "/?as=ada",
+    "/?as=bob",
+    "/?as=cy",
+    "/?as=ada",
+    "/?as=cy",
+    "/?as=ada",
+  );
   assert.deepEqual(responses.map((res) => res.status), [200, 200, 200, 200, 429, 429]);
 });
 
@@ -116,12 +136,14 @@ Deno.test("ipBan reads its Set on every request: an address can be banned, and l
 Deno.test("ipBan and rateLimit take an IPv4 client of an IPv6 socket, ::ffff:a.b.c.d, as a.b.c.d", async () => {
   // No TCP here: the test listens on 127.0.0.1 only, so the mapped form is made by hand.
   const app = new App().use(ipBan({ banned: new Set(["192.0.2.7"]) })).get("/", () => "ok");
-  const from = (remoteAddr: string) => app.handle(new Request("GET", "http://localhost/", { remoteAddr }));
+  const from = (remoteAddr: string) =>
+    app.handle(new Request("GET", "http://localhost/", { remoteAddr }));
   assert.equal((await from("::ffff:192.0.2.7")).status, 403);
   assert.equal((await from("::FFFF:192.0.2.7")).status, 403);
   assert.equal((await from("::ffff:192.0.2.8")).status, 200);
   const limited = new App().use(rateLimit({ windowMs: 60_000, max: 1 })).get("/", () => "ok");
-  const once = (remoteAddr: string) => limited.handle(new Request("GET", "http://localhost/", { remoteAddr }));
+  const once = (remoteAddr: string) =>
+    limited.handle(new Request("GET", "http://localhost/", { remoteAddr }));
   assert.equal((await once("192.0.2.7")).status, 200);
   assert.equal((await once("::ffff:192.0.2.7")).status, 429, "the same client");
 });

@@ -9,7 +9,9 @@ const IN_EXTRAS = `${ROOT}extras/snippet.ts`;
 
 /** The study rules that report on `source`, one entry a report, without the `study/` prefix. */
 function reports(source: string, filename = IN_EXTRAS): string[] {
-  return Deno.lint.runPlugin(plugin, filename, source).map((report) => report.id.replace(/^study\//, ""));
+  return Deno.lint.runPlugin(plugin, filename, source).map((report) =>
+    report.id.replace(/^study\//, "")
+  );
 }
 
 /** Asserts that `rule` reports each snippet exactly once. */
@@ -37,11 +39,19 @@ Deno.test("the rules hold for mod.ts and extras/, not for tests, examples or ben
   const packed = "let a = 0, b = 1;";
   assert.deepEqual(reports(packed, `${ROOT}mod.ts`), ["one-declaration-per-line"]);
   assert.deepEqual(reports(packed, `${ROOT}extras/deep/er.ts`), ["one-declaration-per-line"]);
-  assert.deepEqual(reports(packed, `file://${ROOT}extras/as_a_url.ts`), ["one-declaration-per-line"]);
-  for (const elsewhere of ["tests/x_test.ts", "examples/hello.ts", "bench/http.ts", "examples/mod.ts"]) {
+  assert.deepEqual(reports(packed, `file://${ROOT}extras/as_a_url.ts`), [
+    "one-declaration-per-line",
+  ]);
+  for (
+    const elsewhere of ["tests/x_test.ts", "examples/hello.ts", "bench/http.ts", "examples/mod.ts"]
+  ) {
     assert.deepEqual(reports(packed, `${ROOT}${elsewhere}`), [], elsewhere);
   }
-  assert.deepEqual(reports(packed, "/another/project/extras/x.ts"), [], "another project's extras/");
+  assert.deepEqual(
+    reports(packed, "/another/project/extras/x.ts"),
+    [],
+    "another project's extras/",
+  );
 });
 
 Deno.test("every message is a sentence-case instruction without a final period", () => {

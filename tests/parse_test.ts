@@ -46,9 +46,17 @@ async function answer(request: string, options: ServerOptions = {}): Promise<Par
  * Asserts `request` is refused with `status`, in plain text that says why: the message for a 4xx, only the reason
  * phrase for a 5xx.
  */
-async function assertRefused(request: string, status: number, options: ServerOptions = {}): Promise<Parsed> {
+async function assertRefused(
+  request: string,
+  status: number,
+  options: ServerOptions = {},
+): Promise<Parsed> {
   const res = await answer(request, options);
-  assert.equal(res.status, status, `${JSON.stringify(request)} should get ${status}, got ${res.status} ${res.body}`);
+  assert.equal(
+    res.status,
+    status,
+    `${JSON.stringify(request)} should get ${status}, got ${res.status} ${res.body}`,
+  );
   assert.equal(res.headers.get("content-type"), "text/plain; charset=utf-8");
   if (status < 500) assert.ok(res.body.length > 0, "a 4xx says what was wrong");
   else assert.equal(res.body, res.reason, "a 5xx says no more than its reason phrase");
@@ -65,7 +73,8 @@ function echoed(res: Parsed | undefined): Echoed {
 const POST =
   "POST /submit?draft=1 HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\nContent-Length: 11\r\n\r\n" +
   "hello world";
-const CHUNKED_POST = "POST /chunks HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n" +
+const CHUNKED_POST =
+  "POST /chunks HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n" +
   "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
 
 // ---------------------------------------------------------------- a request arrives in pieces
@@ -98,9 +107,17 @@ Deno.test("parses pipelined requests that arrive in pieces of odd sizes", async 
   const s = await start(echo);
   try {
     for (const split of [2, 3, 7, 13, 64]) {
-      const { responses } = await raw(s.port, POST + CHUNKED_POST + get("/last"), { split, pauseMs: 1, responses: 3 });
+      const { responses } = await raw(s.port, POST + CHUNKED_POST + get("/last"), {
+        split,
+        pauseMs: 1,
+        responses: 3,
+      });
       assert.equal(responses.length, 3, `pieces of ${split} bytes`);
-      assert.deepEqual(responses.map((res) => echoed(res).body), ["hello world", "hello world", ""]);
+      assert.deepEqual(responses.map((res) => echoed(res).body), [
+        "hello world",
+        "hello world",
+        "",
+      ]);
       assert.deepEqual(responses.map((res) => echoed(res).path), ["/submit", "/chunks", "/last"]);
     }
   } finally {
@@ -114,7 +131,9 @@ Deno.test("accepts any token as a method, case and all", async () => {
   const s = await start(echo);
   try {
     for (const method of ["GET", "PURGE", "M-SEARCH", "get", "X_CUSTOM.1"]) {
-      const { responses } = await raw(s.port, `${method} / HTTP/1.1\r\nHost: localhost\r\n\r\n`, { responses: 1 });
+      const { responses } = await raw(s.port, `${method} / HTTP/1.1\r\nHost: localhost\r\n\r\n`, {
+        responses: 1,
+      });
       assert.equal(echoed(responses[0]).method, method);
     }
   } finally {
@@ -125,7 +144,9 @@ Deno.test("accepts any token as a method, case and all", async () => {
 Deno.test("reads an origin-form target into a path and a query", async () => {
   const s = await start(echo);
   try {
-    const { responses } = await raw(s.port, get("/users/42/posts?tab=recent&page=2"), { responses: 1 });
+    const { responses } = await raw(s.port, get("/users/42/posts?tab=recent&page=2"), {
+      responses: 1,
+    });
     const seen = echoed(responses[0]);
     assert.equal(seen.path, "/users/42/posts");
     assert.equal(seen.search, "?tab=recent&page=2");
@@ -138,7 +159,9 @@ Deno.test("reads an origin-form target into a path and a query", async () => {
 Deno.test("resolves dot segments in the target, so a path cannot climb above /", async () => {
   const s = await start(echo);
   try {
-    const { responses } = await raw(s.port, get("/a/../b") + get("/../../etc/passwd"), { responses: 2 });
+    const { responses } = await raw(s.port, get("/a/../b") + get("/../../etc/passwd"), {
+      responses: 2,
+    });
     assert.deepEqual(responses.map((res) => echoed(res).path), ["/b", "/etc/passwd"]);
   } finally {
     await s.close();
@@ -161,7 +184,9 @@ Deno.test("reads an absolute-form target, whose host wins over the Host field", 
 Deno.test("serves HTTP/1.1, and HTTP/1.0 even without a Host field", async () => {
   const s = await start(echo);
   try {
-    const http11 = await raw(s.port, "GET /eleven HTTP/1.1\r\nHost: localhost\r\n\r\n", { responses: 1 });
+    const http11 = await raw(s.port, "GET /eleven HTTP/1.1\r\nHost: localhost\r\n\r\n", {
+      responses: 1,
+    });
     assert.equal(echoed(http11.responses[0]).path, "/eleven");
     const http10 = await raw(s.port, "GET /ten HTTP/1.0\r\n\r\n", { responses: 1 });
     assert.equal(echoed(http10.responses[0]).path, "/ten");
@@ -265,7 +290,8 @@ Deno.test("accepts a Content-Length list of identical values", async () => {
   const s = await start(echo);
   try {
     const inOneField = "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5, 5\r\n\r\nhello";
-    const inTwoFields = "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello";
+    const inTwoFields =
+      "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello";
     const { responses } = await raw(s.port, inOneField + inTwoFields, { responses: 2 });
     assert.deepEqual(responses.map((res) => echoed(res).body), ["hello", "hello"]);
   } finally {
@@ -286,7 +312,8 @@ Deno.test("answers a Content-Length that is not one decimal number with 400 and 
 Deno.test("reads a chunked body, ignoring chunk extensions and dropping trailer fields", async () => {
   const s = await start(echo);
   try {
-    const request = "POST /chunks HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n" +
+    const request =
+      "POST /chunks HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n" +
       "5;name=value\r\nhello\r\n" + // a chunk extension
       '6;a;b="quoted"\r\n world\r\n' +
       "A\r\n, chunked!\r\n" + // the size is hexadecimal: A is 10
@@ -308,14 +335,16 @@ Deno.test("answers a malformed chunk size with 400", async () => {
 });
 
 Deno.test("answers a chunk longer than its size with 400", async () => {
-  const request = "POST / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhello\r\n0\r\n\r\n";
+  const request =
+    "POST / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhello\r\n0\r\n\r\n";
   await assertRefused(request, 400);
 });
 
 Deno.test("answers Content-Length together with Transfer-Encoding with 400, and closes the connection", async () => {
   const s = await start(echo);
   try {
-    const smuggler = "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n" +
+    const smuggler =
+      "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n" +
       "0\r\n\r\n" + get("/smuggled");
     const { responses, closed } = await raw(s.port, smuggler);
     assert.equal(responses.length, 1, "the bytes after the bad request are not read as a request");
@@ -330,8 +359,14 @@ Deno.test("answers Content-Length together with Transfer-Encoding with 400, and 
 
 Deno.test("answers a Transfer-Encoding other than chunked with 501", async () => {
   const body = "5\r\nhello\r\n0\r\n\r\n";
-  await assertRefused(`POST / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: gzip\r\n\r\n${body}`, 501);
-  await assertRefused(`POST / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: gzip, chunked\r\n\r\n${body}`, 501);
+  await assertRefused(
+    `POST / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: gzip\r\n\r\n${body}`,
+    501,
+  );
+  await assertRefused(
+    `POST / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: gzip, chunked\r\n\r\n${body}`,
+    501,
+  );
 });
 
 // ---------------------------------------------------------------- Expect
@@ -340,7 +375,9 @@ Deno.test("answers Expect: 100-continue with 100 before the body is sent, then t
   const s = await start(echo);
   const client = await Client.connect(s.port);
   try {
-    await client.send("POST / HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+    await client.send(
+      "POST / HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
+    );
     assert.ok(await client.until("\r\n\r\n"), "an answer came before the body was sent");
     assert.ok(client.text.startsWith("HTTP/1.1 100 Continue\r\n\r\n"), JSON.stringify(client.text));
     await client.send("hello");
@@ -355,10 +392,14 @@ Deno.test("answers Expect: 100-continue with 100 before the body is sent, then t
 Deno.test("answers 413 at once, with no 100 Continue, when the body announced is over maxBodyBytes", async () => {
   const s = await start(echo, { maxBodyBytes: 16 });
   try {
-    const request = "POST / HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: 1000\r\n\r\n";
+    const request =
+      "POST / HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: 1000\r\n\r\n";
     const { responses, text } = await raw(s.port, request, { responses: 1 });
     assert.equal(responses[0]?.status, 413);
-    assert.ok(!text.includes("100 Continue"), "the client is not invited to send a body that will be refused");
+    assert.ok(
+      !text.includes("100 Continue"),
+      "the client is not invited to send a body that will be refused",
+    );
     assert.equal((await raw(s.port, get("/after"), { responses: 1 })).responses[0]?.status, 200);
   } finally {
     await s.close();
@@ -380,7 +421,8 @@ Deno.test("sends no 100 Continue to an HTTP/1.0 client, which would not understa
 Deno.test("ignores an Expect value other than 100-continue, and sends no 100", async () => {
   const s = await start(echo);
   try { // RFC 9110 10.1.1: a server MAY answer 417 to an expectation it can't meet; groundwork just ignores it
-    const request = "POST / HTTP/1.1\r\nHost: localhost\r\nExpect: teapot\r\nContent-Length: 5\r\n\r\nhello";
+    const request =
+      "POST / HTTP/1.1\r\nHost: localhost\r\nExpect: teapot\r\nContent-Length: 5\r\n\r\nhello";
     const { responses, text } = await raw(s.port, request, { responses: 1 });
     assert.equal(echoed(responses[0]).body, "hello");
     assert.ok(!text.includes("100 Continue"));
@@ -408,7 +450,10 @@ Deno.test("answers a header section over maxHeaderBytes with 431", async () => {
 
 Deno.test("does not count blank lines before a request line against maxHeaderBytes", async () => {
   const options = { maxHeaderBytes: 200 }, blank = "\r\n".repeat(100); // 200 bytes, were they counted: all of it
-  assert.equal(echoed(await answer(blank + get("/after-blank-lines"), options)).path, "/after-blank-lines");
+  assert.equal(
+    echoed(await answer(blank + get("/after-blank-lines"), options)).path,
+    "/after-blank-lines",
+  );
   await assertRefused(blank + get("/", "X-Big: " + "b".repeat(300)), 431, options); // the head itself still is
 });
 
@@ -421,23 +466,32 @@ Deno.test("answers more than maxHeaderCount fields with 431", async () => {
 
 Deno.test("answers a Content-Length body over maxBodyBytes with 413 and a close", async () => {
   const options = { maxBodyBytes: 16 };
-  const post = (body: string) => `POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+  const post = (body: string) =>
+    `POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
   assert.equal(echoed(await answer(post("x".repeat(16)), options)).body, "x".repeat(16));
   const res = await assertRefused(post("x".repeat(17)), 413, options);
   assert.equal(res.headers.get("connection"), "close");
 });
 
 Deno.test("answers 413 from the head alone, without waiting for a body over maxBodyBytes", async () => {
-  await assertRefused("POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000000\r\n\r\n", 413, {
-    maxBodyBytes: 16,
-  });
+  await assertRefused(
+    "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000000\r\n\r\n",
+    413,
+    {
+      maxBodyBytes: 16,
+    },
+  );
 });
 
 Deno.test("answers 413 even when the client has already sent a large body", async () => {
   const body = "x".repeat(256 * 1024);
-  await assertRefused(`POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: ${body.length}\r\n\r\n${body}`, 413, {
-    maxBodyBytes: 16,
-  });
+  await assertRefused(
+    `POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    413,
+    {
+      maxBodyBytes: 16,
+    },
+  );
 });
 
 Deno.test("answers a chunked body over maxBodyBytes with 413", async () => {
@@ -445,7 +499,10 @@ Deno.test("answers a chunked body over maxBodyBytes with 413", async () => {
   const post = (...chunks: string[]) =>
     "POST / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n" +
     chunks.map((chunk) => `${chunk.length.toString(16)}\r\n${chunk}\r\n`).join("") + "0\r\n\r\n";
-  assert.equal(echoed(await answer(post("x".repeat(8), "y".repeat(8)), options)).body, "xxxxxxxxyyyyyyyy");
+  assert.equal(
+    echoed(await answer(post("x".repeat(8), "y".repeat(8)), options)).body,
+    "xxxxxxxxyyyyyyyy",
+  );
   await assertRefused(post("x".repeat(8), "y".repeat(9)), 413, options);
 });
 
@@ -456,7 +513,8 @@ Deno.test("gives the handler the method, path, query, headers, params and the cl
   const app = new App().put("/users/:id/files/*", (req) => (seen = req, "ok"));
   const s = await start(app);
   try {
-    const request = "PUT /users/caf%C3%A9/files/a/b.txt?x=1&x=2&y=%20z HTTP/1.1\r\nHost: localhost\r\n" +
+    const request =
+      "PUT /users/caf%C3%A9/files/a/b.txt?x=1&x=2&y=%20z HTTP/1.1\r\nHost: localhost\r\n" +
       "X-Request-Id: abc123\r\nContent-Length: 0\r\n\r\n";
     const { responses } = await raw(s.port, request, { responses: 1 });
     assert.equal(responses[0]?.status, 200);
@@ -467,7 +525,11 @@ Deno.test("gives the handler the method, path, query, headers, params and the cl
     assert.equal(seen.query.get("y"), " z");
     assert.equal(seen.headers.get("x-request-id"), "abc123");
     assert.equal(seen.headers.get("X-REQUEST-ID"), "abc123");
-    assert.deepEqual({ ...seen.params }, { id: "café", "*": "a/b.txt" }, "params are percent-decoded");
+    assert.deepEqual(
+      { ...seen.params },
+      { id: "café", "*": "a/b.txt" },
+      "params are percent-decoded",
+    );
     assert.equal(seen.remoteAddr, "127.0.0.1");
   } finally {
     await s.close();
@@ -542,7 +604,8 @@ Deno.test("reads a body as text and as JSON", async () => {
   try {
     const { responses } = await raw(
       s.port,
-      post("/text", "text/plain; charset=utf-8", "grüße ✓") + post("/json", "application/json", '{"a":[1,"é"]}'),
+      post("/text", "text/plain; charset=utf-8", "grüße ✓") +
+        post("/json", "application/json", '{"a":[1,"é"]}'),
       { responses: 2 },
     );
     assert.deepEqual(JSON.parse(responses[0].body), { text: "grüße ✓" });
@@ -553,9 +616,13 @@ Deno.test("reads a body as text and as JSON", async () => {
 });
 
 Deno.test("answers json() of invalid JSON with 400", async () => {
-  const s = await start(new App().post("/json", async (req) => await req.json() as Record<string, unknown>));
+  const s = await start(
+    new App().post("/json", async (req) => await req.json() as Record<string, unknown>),
+  );
   try {
-    const { responses } = await raw(s.port, post("/json", "application/json", "{not json"), { responses: 1 });
+    const { responses } = await raw(s.port, post("/json", "application/json", "{not json"), {
+      responses: 1,
+    });
     assert.equal(responses[0]?.status, 400);
   } finally {
     await s.close();
@@ -566,10 +633,17 @@ Deno.test("reads a urlencoded form", async () => {
   const s = await start(new App().post("/form", async (req) => asciiJson([...await req.form()])));
   try {
     const body = "name=Ada+Lovelace&lang=en&lang=fr&note=caf%C3%A9%26co";
-    const { responses } = await raw(s.port, post("/form", "application/x-www-form-urlencoded", body), {
-      responses: 1,
-    });
-    assert.deepEqual(JSON.parse(responses[0].body), [["name", "Ada Lovelace"], ["lang", "en"], ["lang", "fr"], [
+    const { responses } = await raw(
+      s.port,
+      post("/form", "application/x-www-form-urlencoded", body),
+      {
+        responses: 1,
+      },
+    );
+    assert.deepEqual(JSON.parse(responses[0].body), [["name", "Ada Lovelace"], ["lang", "en"], [
+      "lang",
+      "fr",
+    ], [
       "note",
       "café&co",
     ]]);
@@ -582,7 +656,12 @@ Deno.test("reads a multipart form with a text field and a file", async () => {
   const app = new App().post("/upload", async (req) => {
     const form = await req.form(), file = form.get("file");
     assert.ok(file instanceof File);
-    return asciiJson({ title: form.get("title"), name: file.name, type: file.type, content: await file.text() });
+    return asciiJson({
+      title: form.get("title"),
+      name: file.name,
+      type: file.type,
+      content: await file.text(),
+    });
   });
   const s = await start(app);
   try {
@@ -599,9 +678,13 @@ Deno.test("reads a multipart form with a text field and a file", async () => {
       "--XyZ--",
       "",
     ].join("\r\n");
-    const { responses } = await raw(s.port, post("/upload", "multipart/form-data; boundary=XyZ", body), {
-      responses: 1,
-    });
+    const { responses } = await raw(
+      s.port,
+      post("/upload", "multipart/form-data; boundary=XyZ", body),
+      {
+        responses: 1,
+      },
+    );
     assert.equal(responses[0]?.status, 200, responses[0]?.body);
     assert.deepEqual(JSON.parse(responses[0].body), {
       title: "My notes",
@@ -617,7 +700,9 @@ Deno.test("reads a multipart form with a text field and a file", async () => {
 Deno.test("answers form() of a text/plain body with 415", async () => {
   const s = await start(new App().post("/form", async (req) => [...await req.form()].length));
   try {
-    const { responses } = await raw(s.port, post("/form", "text/plain", "name=Ada"), { responses: 1 });
+    const { responses } = await raw(s.port, post("/form", "text/plain", "name=Ada"), {
+      responses: 1,
+    });
     assert.equal(responses[0]?.status, 415);
   } finally {
     await s.close();
@@ -639,7 +724,8 @@ Deno.test("ignores an empty line before a request line, alone or between pipelin
   assert.equal(echoed(await answer("\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n")).path, "/"); // RFC 9112 2.2
   const s = await start(echo);
   try {
-    const extraCrlf = "POST /a HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n\r\nhello" + "\r\n" + get("/b");
+    const extraCrlf = "POST /a HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n\r\nhello" +
+      "\r\n" + get("/b");
     const { responses } = await raw(s.port, extraCrlf, { responses: 2 });
     assert.equal(responses.length, 2, "both requests are answered");
     assert.deepEqual(responses.map((res) => echoed(res).path), ["/a", "/b"]);
@@ -652,7 +738,11 @@ Deno.test("ignores an empty line before a request line, alone or between pipelin
 Deno.test("serves HTTP/1.2 as HTTP/1.1, while HTTP/2.0 still gets 505", async () => {
   const res = await answer("GET /minor HTTP/1.2\r\nHost: localhost\r\n\r\n"); // RFC 9110 2.5: same major version
   assert.equal(echoed(res).path, "/minor");
-  assert.match(res.head, /^HTTP\/1\.1 200 OK\r\n/, "the answer is in HTTP/1.1, the version the server speaks");
+  assert.match(
+    res.head,
+    /^HTTP\/1\.1 200 OK\r\n/,
+    "the answer is in HTTP/1.1, the version the server speaks",
+  );
   await assertRefused("GET / HTTP/2.0\r\nHost: localhost\r\n\r\n", 505);
 });
 
@@ -666,13 +756,22 @@ Deno.test("answers a bad IPv4 address, IPv6 literal or port in Host with 400, an
   const s = await start(echo);
   try {
     for (const host of ["1.2.3.999", "[::zz]", "example.com:99999"]) {
-      const { responses, closed } = await raw(s.port, `GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n` + get("/after"));
+      const { responses, closed } = await raw(
+        s.port,
+        `GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n` + get("/after"),
+      );
       assert.deepEqual(responses.map((res) => res.status), [400], host);
       assert.equal(responses[0].headers.get("connection"), "close", host);
       assert.ok(closed, `${host}: the server closed the connection`);
     }
-    const { responses } = await raw(s.port, "GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", { responses: 1 });
-    assert.equal(echoed(responses[0]).host, "[::1]:8080", "a well-formed IPv6 literal and port are served");
+    const { responses } = await raw(s.port, "GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", {
+      responses: 1,
+    });
+    assert.equal(
+      echoed(responses[0]).host,
+      "[::1]:8080",
+      "a well-formed IPv6 literal and port are served",
+    );
   } finally {
     await s.close();
   }
@@ -680,7 +779,8 @@ Deno.test("answers a bad IPv4 address, IPv6 literal or port in Host with 400, an
 
 /** A chunked POST whose body is `count` chunks of one byte each. */
 function oneByteChunks(count: number): string {
-  return "POST / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n" + "1\r\nx\r\n".repeat(count) +
+  return "POST / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n" +
+    "1\r\nx\r\n".repeat(count) +
     "0\r\n\r\n";
 }
 
@@ -693,14 +793,114 @@ Deno.test("answers a chunked body of more than 8192 chunks with 413, however sma
 Deno.test("holds trailer fields after a chunked body to maxHeaderBytes: 431, or a close", async () => {
   const s = await start(echo, { maxHeaderBytes: 1024 });
   try {
-    const trailers = Array.from({ length: 1024 }, (_, i) => `X-Trailer-${i}: ${"t".repeat(48)}\r\n`).join(""); // ~64 KiB
-    const request = "POST / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n" +
+    const trailers = Array.from({ length: 1024 }, (_, i) => `X-Trailer-${i}: ${"t".repeat(48)}\r\n`)
+      .join(""); // ~64 KiB
+    const request =
+      "POST / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n" +
       trailers + "\r\n";
     const { responses, closed } = await raw(s.port, request, { responses: 1 });
     const status = responses[0]?.status;
-    assert.ok(status === 431 || (status === undefined && closed), `got ${status} ${responses[0]?.body}`);
+    assert.ok(
+      status === 431 || (status === undefined && closed),
+      `got ${status} ${responses[0]?.body}`,
+    );
     assert.equal((await raw(s.port, get("/after"), { responses: 1 })).responses[0]?.status, 200);
   } finally {
     await s.close();
   }
+});
+
+// ---------------------------------------------------------------- chunk extensions and trailers, by the grammar
+
+/** A chunked POST whose first chunk-size line is `sizeLine` and whose trailer section is `trailers`. */
+const chunkedWith = (sizeLine: string, trailers = "") =>
+  "POST /chunks HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n" +
+  `${sizeLine}\r\nhello\r\n0\r\n${trailers}\r\n`;
+
+Deno.test("reads chunk extensions that follow the grammar: names, tokens, quoted strings, spaces around ; and =", async () => {
+  // chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ) (RFC 9112 7.1.1)
+  const s = await start(echo);
+  try {
+    for (
+      const line of [
+        "5;a",
+        "5;a=b",
+        "5 ;a",
+        "5; a = b",
+        "5\t;\ta\t=\tb",
+        '5;a="q"',
+        '5;a="x \\" y;z=w"',
+        "5;a;b=c;d",
+      ]
+    ) {
+      const { responses } = await raw(s.port, chunkedWith(line), { responses: 1 });
+      assert.equal(echoed(responses[0]).body, "hello", JSON.stringify(line));
+    }
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("answers a chunk-size line with anything but extensions by the grammar with 400, and closes", async () => {
+  const cases = [
+    "5 ", // a space after the size, and no ";"
+    "5;", // a ";" and no name
+    "5;a\0=b", // a NUL in a name
+    "5;=b", // a value and no name
+    "5;a=", // a "=" and no value
+    '5;a="open', // a quoted string that does not end
+    "5;a=b c", // a value with a space in it, unquoted
+    "5;a@b", // "@" is not a token character
+    "5;a=\x01", // a control character
+  ];
+  const s = await start(echo);
+  try {
+    for (const line of cases) {
+      const { responses, closed } = await raw(s.port, chunkedWith(line) + get("/smuggled"));
+      assert.equal(
+        responses.length,
+        1,
+        `${JSON.stringify(line)}: what follows is not read as a request`,
+      );
+      assert.equal(responses[0].status, 400, JSON.stringify(line));
+      assert.equal(responses[0].headers.get("connection"), "close", JSON.stringify(line));
+      assert.ok(closed, `${JSON.stringify(line)}: the server closed the connection`);
+    }
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("holds trailer lines to the field grammar: a line that is not a field gets 400, and a close", async () => {
+  const s = await start(echo);
+  try {
+    for (
+      const trailer of [
+        "not a field\r\n",
+        "X-Space : 1\r\n",
+        "X-Nul: a\0b\r\n",
+        " folded: 1\r\n",
+        ": no name\r\n",
+      ]
+    ) {
+      const { responses, closed } = await raw(s.port, chunkedWith("5", trailer) + get("/smuggled"));
+      assert.equal(responses.length, 1, JSON.stringify(trailer));
+      assert.equal(responses[0].status, 400, JSON.stringify(trailer));
+      assert.ok(closed, `${JSON.stringify(trailer)}: the server closed the connection`);
+    }
+    const fine = await raw(s.port, chunkedWith("5", "X-Checksum: abc\r\n"), { responses: 1 });
+    assert.equal(
+      echoed(fine.responses[0]).body,
+      "hello",
+      "a well-formed trailer field is read and dropped",
+    );
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("holds trailer fields to maxHeaderCount, as a head's fields are: 431", async () => {
+  const trailers = Array.from({ length: 5 }, (_, i) => `X-T${i}: ${i}\r\n`).join("");
+  const res = await answer(chunkedWith("5", trailers), { maxHeaderCount: 4 });
+  assert.equal(res.status, 431);
 });

@@ -13,7 +13,10 @@ Deno.test("gives text a text/plain content type, with UTF-8 as its charset", () 
 });
 
 Deno.test("gives bytes and streams the application/octet-stream content type", async () => {
-  assert.equal(new Response(new Uint8Array([1, 2, 3])).headers.get("content-type"), "application/octet-stream");
+  assert.equal(
+    new Response(new Uint8Array([1, 2, 3])).headers.get("content-type"),
+    "application/octet-stream",
+  );
   const stream = new ReadableStream<Uint8Array>();
   assert.equal(new Response(stream).headers.get("content-type"), "application/octet-stream");
   await stream.cancel();
@@ -45,12 +48,17 @@ Deno.test("throws a RangeError for a status that is not a whole number", () => {
 });
 
 Deno.test("Response.json() sends JSON, with any status and headers", async () => {
-  const res = Response.json({ id: 7, tags: ["a"] }, { status: 201, headers: { location: "/items/7" } });
+  const res = Response.json({ id: 7, tags: ["a"] }, {
+    status: 201,
+    headers: { location: "/items/7" },
+  });
   assert.equal(res.status, 201);
   assert.equal(res.headers.get("content-type"), "application/json");
   assert.equal(res.headers.get("location"), "/items/7");
   assert.deepEqual(JSON.parse(await bodyText(res)), { id: 7, tags: ["a"] });
-  const problem = Response.json({ title: "Oops" }, { headers: { "content-type": "application/problem+json" } });
+  const problem = Response.json({ title: "Oops" }, {
+    headers: { "content-type": "application/problem+json" },
+  });
   assert.equal(problem.headers.get("content-type"), "application/problem+json");
 });
 
@@ -72,7 +80,9 @@ Deno.test("Response.redirect() takes a URL and any redirect status, such as 303 
   const res = Response.redirect(new URL("https://example.com/done?x=1"), 303);
   assert.equal(res.status, 303);
   assert.equal(res.headers.get("location"), "https://example.com/done?x=1");
-  for (const status of [301, 307, 308] as const) assert.equal(Response.redirect("/", status).status, status);
+  for (const status of [301, 307, 308] as const) {
+    assert.equal(Response.redirect("/", status).status, status);
+  }
 });
 
 Deno.test("Response.redirect() takes only a redirect status: the type checker refuses another", () => {
@@ -85,12 +95,16 @@ Deno.test("Response.redirect() takes only a redirect status: the type checker re
 Deno.test("sends a stream with a declared Content-Length as is, not chunked (a 1 MiB+ file, byte-exact)", async () => {
   await inTempDir(async (dir) => {
     const data = new Uint8Array(1024 * 1024 + 123_457); // an odd size: no chunk boundary lines up by luck
-    for (let i = 0; i < data.length; i += 65536) crypto.getRandomValues(data.subarray(i, i + 65536));
+    for (let i = 0; i < data.length; i += 65536) {
+      crypto.getRandomValues(data.subarray(i, i + 65536));
+    }
     await Deno.writeFile(`${dir}/big.bin`, data);
     const size = String(data.length);
     const s = await start(async () =>
       // a plain body: a file's stream, and its size declared by hand
-      new Response((await Deno.open(`${dir}/big.bin`)).readable, { headers: { "content-length": size } })
+      new Response((await Deno.open(`${dir}/big.bin`)).readable, {
+        headers: { "content-length": size },
+      })
     );
     try {
       const res = await fetch(`${s.url}/big.bin`);
@@ -141,7 +155,8 @@ Deno.test("sends a redirect with its Location and an empty body", async () => {
 });
 
 /** The lines of a raw head that carry the field `name`. */
-const fieldLines = (head: string, name: string) => head.split("\r\n").filter((line) => line.startsWith(`${name}:`));
+const fieldLines = (head: string, name: string) =>
+  head.split("\r\n").filter((line) => line.startsWith(`${name}:`));
 
 Deno.test("sends the content type given in the headers, and no other", async () => {
   const s = await start(() => new Response("body", { headers: { "content-type": "x/y" } }));
@@ -166,7 +181,9 @@ Deno.test("sends a header that middleware set after next(), from groundwork's se
   try {
     const { responses } = await raw(own.port, get("/"), { responses: 1 });
     assert.equal(responses[0].headers.get("x-served-by"), "middleware");
-    assert.deepEqual(fieldLines(responses[0].head, "content-type"), ["content-type: application/json"]);
+    assert.deepEqual(fieldLines(responses[0].head, "content-type"), [
+      "content-type: application/json",
+    ]);
     assert.equal(responses[0].body, '{"ok":true}');
   } finally {
     await own.close();
@@ -193,10 +210,16 @@ Deno.test("answers an HttpError with its headers and a text content type, adding
     for (const res of responses) {
       assert.equal(res.status, 429);
       assert.equal(res.headers.get("retry-after"), "30");
-      assert.deepEqual(fieldLines(res.head, "content-type"), ["content-type: text/plain; charset=utf-8"]);
+      assert.deepEqual(fieldLines(res.head, "content-type"), [
+        "content-type: text/plain; charset=utf-8",
+      ]);
       assert.equal(res.body, "Slow down");
     }
-    assert.deepEqual([...limited.headers], [["retry-after", "30"]], "the error's own headers are as it was made");
+    assert.deepEqual(
+      [...limited.headers],
+      [["retry-after", "30"]],
+      "the error's own headers are as it was made",
+    );
   } finally {
     await s.close();
   }
@@ -208,7 +231,10 @@ Deno.test("answers 500 for a Response with a field value Headers refuse, tells t
   const seen: unknown[] = [];
   const app = new App()
     .get("/go", (req) => Response.redirect(req.query.get("next") ?? "/")) // a redirect to where the client asked
-    .get("/field", (req) => new Response("x", { headers: { "x-a": req.query.get("value") ?? "" } }));
+    .get(
+      "/field",
+      (req) => new Response("x", { headers: { "x-a": req.query.get("value") ?? "" } }),
+    );
   app.onError = (err) => (seen.push(err), new Response("Internal Server Error", { status: 500 }));
   const s = await start(app, { log: true });
   try {
@@ -218,7 +244,11 @@ Deno.test("answers 500 for a Response with a field value Headers refuse, tells t
       result = await raw(s.port, requests, { responses: 3 });
     });
     const { responses } = result!;
-    assert.deepEqual(responses.map((res) => res.status), [500, 500, 302], "the connection goes on after each 500");
+    assert.deepEqual(
+      responses.map((res) => res.status),
+      [500, 500, 302],
+      "the connection goes on after each 500",
+    );
     assert.equal(responses[2].headers.get("location"), "/ok");
     assert.equal(seen.length, 2, "onError saw both");
     assert.ok(seen.every((err) => err instanceof TypeError), String(seen));
@@ -243,7 +273,11 @@ Deno.test("answers 500, with no injected field on the wire, when the content typ
     assert.doesNotMatch(text, /set-cookie|attacker/i, text);
     assert.deepEqual(fieldLines(responses[1].head, "content-type"), ["content-type: text/csv"]);
     assert.match(logged, /TypeError/, "the error is in the server's log");
-    assert.throws(() => new Response("hi", {}, "text/plain\r\nSet-Cookie: a=b"), TypeError, "thrown where it is made");
+    assert.throws(
+      () => new Response("hi", {}, "text/plain\r\nSet-Cookie: a=b"),
+      TypeError,
+      "thrown where it is made",
+    );
   } finally {
     await s.close();
   }

@@ -30,7 +30,10 @@ Deno.test("returns null for a path that no route has: the caller answers 404", (
 
 Deno.test("captures a :param segment by name", () => {
   const router = new Router<string>().add("GET", "/users/:id/posts/:post", "post");
-  assert.deepEqual(router.match("GET", "/users/42/posts/7"), { value: "post", params: { id: "42", post: "7" } });
+  assert.deepEqual(router.match("GET", "/users/42/posts/7"), {
+    value: "post",
+    params: { id: "42", post: "7" },
+  });
 });
 
 Deno.test("percent-decodes a :param: J%C3%B6rg is Jörg", () => {
@@ -57,18 +60,32 @@ Deno.test("matches a trailing * to the rest of the path: nothing, an empty segme
   assert.deepEqual(router.match("GET", "/static"), { value: "files", params: { "*": "" } });
   assert.deepEqual(router.match("GET", "/static/"), { value: "files", params: { "*": "" } });
   assert.deepEqual(router.match("GET", "/static/a"), { value: "files", params: { "*": "a" } });
-  assert.deepEqual(router.match("GET", "/static/a/b/c.css"), { value: "files", params: { "*": "a/b/c.css" } });
+  assert.deepEqual(router.match("GET", "/static/a/b/c.css"), {
+    value: "files",
+    params: { "*": "a/b/c.css" },
+  });
   assert.equal(router.match("GET", "/staticky"), null);
 });
 
 Deno.test("captures :params before a trailing * together with it", () => {
   const router = new Router<string>().add("GET", "/repos/:owner/*", "tree");
-  assert.deepEqual(router.match("GET", "/repos/ada/src/mod.ts")?.params, { owner: "ada", "*": "src/mod.ts" });
+  assert.deepEqual(router.match("GET", "/repos/ada/src/mod.ts")?.params, {
+    owner: "ada",
+    "*": "src/mod.ts",
+  });
 });
 
 Deno.test("prefers a static segment to a :param, whichever was added first", () => {
-  const paramFirst = new Router<string>().add("GET", "/users/:id", "one user").add("GET", "/users/me", "me");
-  const staticFirst = new Router<string>().add("GET", "/users/me", "me").add("GET", "/users/:id", "one user");
+  const paramFirst = new Router<string>().add("GET", "/users/:id", "one user").add(
+    "GET",
+    "/users/me",
+    "me",
+  );
+  const staticFirst = new Router<string>().add("GET", "/users/me", "me").add(
+    "GET",
+    "/users/:id",
+    "one user",
+  );
   for (const router of [paramFirst, staticFirst]) {
     assert.deepEqual(router.match("GET", "/users/me"), { value: "me", params: {} });
     assert.deepEqual(router.match("GET", "/users/42"), { value: "one user", params: { id: "42" } });
@@ -76,9 +93,19 @@ Deno.test("prefers a static segment to a :param, whichever was added first", () 
 });
 
 Deno.test("prefers a :param to a *, and falls back to the * when the :param can't match", () => {
-  const router = new Router<string>().add("GET", "/files/*", "rest").add("GET", "/files/:name", "one");
-  assert.deepEqual(router.match("GET", "/files/a.txt"), { value: "one", params: { name: "a.txt" } });
-  assert.deepEqual(router.match("GET", "/files/dir/a.txt"), { value: "rest", params: { "*": "dir/a.txt" } });
+  const router = new Router<string>().add("GET", "/files/*", "rest").add(
+    "GET",
+    "/files/:name",
+    "one",
+  );
+  assert.deepEqual(router.match("GET", "/files/a.txt"), {
+    value: "one",
+    params: { name: "a.txt" },
+  });
+  assert.deepEqual(router.match("GET", "/files/dir/a.txt"), {
+    value: "rest",
+    params: { "*": "dir/a.txt" },
+  });
   assert.deepEqual(router.match("GET", "/files/"), { value: "rest", params: { "*": "" } });
 });
 
@@ -91,9 +118,19 @@ Deno.test("backtracks from a static segment that leads nowhere to a :param at th
 });
 
 Deno.test("backtracks to a * higher up when nothing deeper matches", () => {
-  const router = new Router<string>().add("GET", "/docs/*", "any doc").add("GET", "/docs/:page/edit", "edit");
-  assert.deepEqual(router.match("GET", "/docs/intro/edit"), { value: "edit", params: { page: "intro" } });
-  assert.deepEqual(router.match("GET", "/docs/intro/view"), { value: "any doc", params: { "*": "intro/view" } });
+  const router = new Router<string>().add("GET", "/docs/*", "any doc").add(
+    "GET",
+    "/docs/:page/edit",
+    "edit",
+  );
+  assert.deepEqual(router.match("GET", "/docs/intro/edit"), {
+    value: "edit",
+    params: { page: "intro" },
+  });
+  assert.deepEqual(router.match("GET", "/docs/intro/view"), {
+    value: "any doc",
+    params: { "*": "intro/view" },
+  });
 });
 
 // ---------------------------------------------------------------- methods
@@ -107,7 +144,11 @@ Deno.test("keeps routes with the same path apart by method", () => {
 Deno.test("serves HEAD with the GET route when there is no HEAD route", () => {
   const router = new Router<string>().add("GET", "/page", "get page");
   assert.deepEqual(router.match("HEAD", "/page"), { value: "get page", params: {} });
-  const both = new Router<string>().add("GET", "/page", "get page").add("HEAD", "/page", "head page");
+  const both = new Router<string>().add("GET", "/page", "get page").add(
+    "HEAD",
+    "/page",
+    "head page",
+  );
   assert.equal(both.match("HEAD", "/page")?.value, "head page");
 });
 
@@ -115,7 +156,12 @@ Deno.test("throws HttpError 405 for a known path with another method, Allow list
   const router = new Router<string>().add("GET", "/items", "list").add("POST", "/items", "create");
   const err = httpErrorOf(() => router.match("DELETE", "/items"));
   assert.equal(err.status, 405);
-  assert.deepEqual(err.headers.get("allow")?.split(", ").sort(), ["GET", "HEAD", "OPTIONS", "POST"]);
+  assert.deepEqual(err.headers.get("allow")?.split(", ").sort(), [
+    "GET",
+    "HEAD",
+    "OPTIONS",
+    "POST",
+  ]);
   assert.match(err.message, /DELETE/);
 });
 
@@ -128,8 +174,13 @@ Deno.test("lists HEAD in Allow only when the path has a GET route", () => {
 });
 
 Deno.test("lists each method once in Allow, even with explicit HEAD and OPTIONS routes", () => {
-  const router = new Router<string>().add("GET", "/x", "get").add("HEAD", "/x", "head").add("OPTIONS", "/x", "options");
-  const allow = httpErrorOf(() => router.match("PUT", "/x")).headers.get("allow")?.split(", ") ?? [];
+  const router = new Router<string>().add("GET", "/x", "get").add("HEAD", "/x", "head").add(
+    "OPTIONS",
+    "/x",
+    "options",
+  );
+  const allow = httpErrorOf(() => router.match("PUT", "/x")).headers.get("allow")?.split(", ") ??
+    [];
   assert.deepEqual([...allow].sort(), [...new Set(allow)].sort(), `Allow: ${allow.join(", ")}`);
   assert.deepEqual([...new Set(allow)].sort(), ["GET", "HEAD", "OPTIONS"]);
 });
@@ -140,7 +191,13 @@ Deno.test("gathers Allow from every route that matches the path: static, :param 
     .add("PUT", "/items/:id", "replace")
     .add("DELETE", "/items/*", "remove");
   const err = httpErrorOf(() => router.match("PATCH", "/items/new"));
-  assert.deepEqual(err.headers.get("allow")?.split(", ").sort(), ["DELETE", "GET", "HEAD", "OPTIONS", "PUT"]);
+  assert.deepEqual(err.headers.get("allow")?.split(", ").sort(), [
+    "DELETE",
+    "GET",
+    "HEAD",
+    "OPTIONS",
+    "PUT",
+  ]);
 });
 
 Deno.test("answers 404 (null), not 405, when no route has the path under any method", () => {
@@ -192,7 +249,8 @@ Deno.test("accepts the same shape with another method", () => {
 
 Deno.test("registers 1,000 routes of every kind, and matches each to its own value", () => {
   const router = new Router<number>();
-  const patterns = (i: number) => [`/s${i}/about`, `/p${i}/users/:id`, `/w${i}/files/*`, `/n${i}/:a/x/:b`][i % 4];
+  const patterns = (i: number) =>
+    [`/s${i}/about`, `/p${i}/users/:id`, `/w${i}/files/*`, `/n${i}/:a/x/:b`][i % 4];
   for (let i = 0; i < 1000; i++) router.add(i % 3 === 0 ? "POST" : "GET", patterns(i), i);
   for (let i = 0; i < 1000; i++) {
     const method = i % 3 === 0 ? "POST" : "GET";

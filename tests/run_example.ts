@@ -45,7 +45,10 @@ export type Printed = {
  * Reads `stream` as text all along, calling `onText` with all of it after each piece. It must be read all along:
  * a process that fills its pipe blocks mid-write.
  */
-export function collect(stream: ReadableStream<Uint8Array>, onText: (all: string) => void = () => {}): Printed {
+export function collect(
+  stream: ReadableStream<Uint8Array>,
+  onText: (all: string) => void = () => {},
+): Printed {
   let all = "";
   const sink = new WritableStream<string>({
     write(piece) {
@@ -160,9 +163,23 @@ export async function runCommand(
     stderr: "piped",
   }).spawn();
   const stdout = collect(child.stdout), stderr = collect(child.stderr);
-  const status = await exitWithin(child, timeoutMs, `\`${name}\``, () => stdout.text() + stderr.text());
-  await within(Promise.all([stdout.ended, stderr.ended]), PIPE_MS, `the end of \`${name}\`'s output`);
-  return { code: status.code, success: status.success, stdout: stdout.text(), stderr: stderr.text() };
+  const status = await exitWithin(
+    child,
+    timeoutMs,
+    `\`${name}\``,
+    () => stdout.text() + stderr.text(),
+  );
+  await within(
+    Promise.all([stdout.ended, stderr.ended]),
+    PIPE_MS,
+    `the end of \`${name}\`'s output`,
+  );
+  return {
+    code: status.code,
+    success: status.success,
+    stdout: stdout.text(),
+    stderr: stderr.text(),
+  };
 }
 
 /** An example running in a child process. */
@@ -205,11 +222,15 @@ export async function runExample(
 
   const started = Promise.race([ready.then(() => "ready"), child.status.then(() => "ended")]);
   const outcome = await valueWithin(started, START_MS);
-  if (outcome === "ready") return { port, url: `http://127.0.0.1:${port}`, stderr: stderr.text, stop };
+  if (outcome === "ready") {
+    return { port, url: `http://127.0.0.1:${port}`, stderr: stderr.text, stop };
+  }
 
   // It never listened: a failure either way, so a kill is no news; what it printed says why.
   await stopProcess(child, file, { killIsExpected: true });
   await valueWithin(stderr.ended, PIPE_MS);
-  const why = outcome === "ended" ? "exited before listening" : `did not listen within ${START_MS} ms`;
+  const why = outcome === "ended"
+    ? "exited before listening"
+    : `did not listen within ${START_MS} ms`;
   throw new Error(`${file} ${why}. It printed:\n${stderr.text()}`);
 }

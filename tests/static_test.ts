@@ -19,7 +19,17 @@ async function fill(dir: string): Promise<string> {
   await Deno.mkdir(join(pub, "bare"));
   await Deno.mkdir(join(pub, "example.com")); // a folder whose name is a host name
   await Deno.mkdir(join(dir, "empty"));
-  for (const name of ["index.html", "style.css", "app.js", "notes.txt", "PHOTO.PNG", "archive.unknownext", "README"]) {
+  for (
+    const name of [
+      "index.html",
+      "style.css",
+      "app.js",
+      "notes.txt",
+      "PHOTO.PNG",
+      "archive.unknownext",
+      "README",
+    ]
+  ) {
     await Deno.writeTextFile(join(pub, name), `contents of ${name}`);
   }
   await Deno.writeFile(join(pub, "clip.mp4"), CLIP);
@@ -52,18 +62,28 @@ async function withServer(
 }
 
 /** An app that serves `pub` under /static/. */
-const underStatic = (options?: StaticOptions) => (pub: string) => new App().get("/static/*", serveStatic(pub, options));
+const underStatic = (options?: StaticOptions) => (pub: string) =>
+  new App().get("/static/*", serveStatic(pub, options));
 
 /** Sends one raw GET (or `method`) with header fields, and returns the one answer. */
-async function ask(port: number, target: string, fields: string[] = [], method = "GET"): Promise<Parsed> {
-  const request = `${method} ${target} HTTP/1.1\r\nHost: localhost\r\n${fields.map((f) => `${f}\r\n`).join("")}\r\n`;
+async function ask(
+  port: number,
+  target: string,
+  fields: string[] = [],
+  method = "GET",
+): Promise<Parsed> {
+  const request = `${method} ${target} HTTP/1.1\r\nHost: localhost\r\n${
+    fields.map((f) => `${f}\r\n`).join("")
+  }\r\n`;
   const { responses, text } = await raw(port, request, { responses: 1, method });
   assert.ok(responses[0], `no answer to ${target}: ${text}`);
   return responses[0];
 }
 
 /** Each character that the raw helper's decoder ("latin1", which the web takes for windows-1252) makes of a byte. */
-const BYTE_OF = new Map(Array.from({ length: 256 }, (_, b) => [new TextDecoder("latin1").decode(Uint8Array.of(b)), b]));
+const BYTE_OF = new Map(
+  Array.from({ length: 256 }, (_, b) => [new TextDecoder("latin1").decode(Uint8Array.of(b)), b]),
+);
 /** A body read by the raw helper (one character per byte) as bytes again. */
 const bytesOf = (body: string) => Uint8Array.from(body, (c) => BYTE_OF.get(c)!);
 
@@ -88,7 +108,11 @@ Deno.test("fileResponse sets the content type from the extension, and Content-Le
       const res = await fileResponse(join(dir, name));
       assert.equal(res.status, 200);
       assert.equal(res.headers.get("content-type"), type, name);
-      assert.equal(res.headers.get("content-length"), String(encoder.encode(`contents of ${name}`).length), name);
+      assert.equal(
+        res.headers.get("content-length"),
+        String(encoder.encode(`contents of ${name}`).length),
+        name,
+      );
       assert.equal(await bodyText(res), `contents of ${name}`, name);
     }
   });
@@ -123,7 +147,9 @@ Deno.test("fileResponse answers a missing file or a directory with 404 through a
     const app = new App().get("/files/*", (req) => fileResponse(join(dir, req.params["*"])));
     const s = await start(app);
     try {
-      const { responses } = await raw(s.port, get("/files/missing.txt") + get("/files/sub"), { responses: 2 });
+      const { responses } = await raw(s.port, get("/files/missing.txt") + get("/files/sub"), {
+        responses: 2,
+      });
       assert.deepEqual(responses.map((res) => res.status), [404, 404]);
     } finally {
       await s.close();
@@ -203,19 +229,25 @@ Deno.test("serveStatic without a * in its route serves req.path (say, as notFoun
 });
 
 Deno.test("serveStatic on an empty folder answers every path with a clear 404", async () => {
-  await withServer((_pub, dir) => new App().get("/*", serveStatic(join(dir, "empty"))), async (port) => {
-    for (const path of ["/", "/x", "/index.html", "/a/b/"]) {
-      const res = await ask(port, path);
-      assert.equal(res.status, 404, path);
-      assert.equal(res.body, `No file at ${path}`);
-    }
-  });
+  await withServer(
+    (_pub, dir) => new App().get("/*", serveStatic(join(dir, "empty"))),
+    async (port) => {
+      for (const path of ["/", "/x", "/index.html", "/a/b/"]) {
+        const res = await ask(port, path);
+        assert.equal(res.status, 404, path);
+        assert.equal(res.body, `No file at ${path}`);
+      }
+    },
+  );
 });
 
 Deno.test("serveStatic resolves its root at once against the working directory, and throws if it is no folder", async () => {
   await inTempDir(async (dir) => {
     await Deno.writeTextFile(join(dir, "file.txt"), "not a folder");
-    assert.throws(() => serveStatic(join(dir, "missing")), /serveStatic: ".*missing" is not there .*: create it/);
+    assert.throws(
+      () => serveStatic(join(dir, "missing")),
+      /serveStatic: ".*missing" is not there .*: create it/,
+    );
     assert.throws(() => serveStatic(join(dir, "file.txt")), /is a file, not a folder/);
     const pub = await fill(dir);
     const handler = serveStatic(relative(Deno.cwd(), pub)); // a relative root, from where the tests run
@@ -251,11 +283,26 @@ Deno.test("If-Modified-Since at or after Last-Modified is a 304, before it a 200
     const lastModified = (await ask(port, "/static/clip.mp4")).headers.get("last-modified")!;
     const before = new Date(Date.parse(lastModified) - 1000).toUTCString();
     const later = new Date(Date.parse(lastModified) + 1000).toUTCString();
-    assert.equal((await ask(port, "/static/clip.mp4", [`If-Modified-Since: ${lastModified}`])).status, 304);
-    assert.equal((await ask(port, "/static/clip.mp4", [`If-Modified-Since: ${later}`])).status, 304);
-    assert.equal((await ask(port, "/static/clip.mp4", [`If-Modified-Since: ${before}`])).status, 200);
-    assert.equal((await ask(port, "/static/clip.mp4", ["If-Modified-Since: not a date"])).status, 200);
-    const both = await ask(port, "/static/clip.mp4", ['If-None-Match: "other"', `If-Modified-Since: ${lastModified}`]);
+    assert.equal(
+      (await ask(port, "/static/clip.mp4", [`If-Modified-Since: ${lastModified}`])).status,
+      304,
+    );
+    assert.equal(
+      (await ask(port, "/static/clip.mp4", [`If-Modified-Since: ${later}`])).status,
+      304,
+    );
+    assert.equal(
+      (await ask(port, "/static/clip.mp4", [`If-Modified-Since: ${before}`])).status,
+      200,
+    );
+    assert.equal(
+      (await ask(port, "/static/clip.mp4", ["If-Modified-Since: not a date"])).status,
+      200,
+    );
+    const both = await ask(port, "/static/clip.mp4", [
+      'If-None-Match: "other"',
+      `If-Modified-Since: ${lastModified}`,
+    ]);
     assert.equal(both.status, 200);
   });
 });
@@ -288,7 +335,16 @@ Deno.test("Range bytes=a-b, a- and -n answer 206 with Content-Range and exactly 
 Deno.test("a malformed or unsatisfiable range is a 416 with Content-Range: bytes */size", async () => {
   await withServer(underStatic(), async (port) => {
     const size = CLIP.length;
-    for (const range of [`bytes=${size}-`, "bytes=5-2", "bytes=-0", "bytes=abc", "bytes=-", "bytes=1-2-3"]) {
+    for (
+      const range of [
+        `bytes=${size}-`,
+        "bytes=5-2",
+        "bytes=-0",
+        "bytes=abc",
+        "bytes=-",
+        "bytes=1-2-3",
+      ]
+    ) {
       const res = await ask(port, "/static/clip.mp4", [`Range: ${range}`]);
       assert.equal(res.status, 416, range);
       assert.equal(res.headers.get("content-range"), `bytes */${size}`, range);
@@ -299,15 +355,27 @@ Deno.test("a malformed or unsatisfiable range is a 416 with Content-Range: bytes
 Deno.test("a Range in another unit, with several ranges, or with a stale If-Range gets the whole file (200)", async () => {
   await withServer(underStatic(), async (port) => {
     const etag = (await ask(port, "/static/clip.mp4")).headers.get("etag")!;
-    for (const fields of [["Range: items=0-1"], ["Range: bytes=0-1,5-6"], ["Range: bytes=0-9", 'If-Range: "old"']]) {
+    for (
+      const fields of [["Range: items=0-1"], ["Range: bytes=0-1,5-6"], [
+        "Range: bytes=0-9",
+        'If-Range: "old"',
+      ]]
+    ) {
       const res = await ask(port, "/static/clip.mp4", fields);
       assert.equal(res.status, 200, fields.join());
       assert.equal(res.body.length, CLIP.length, fields.join());
     }
     const current = await ask(port, "/static/clip.mp4", ["Range: bytes=0-9", `If-Range: ${etag}`]);
     assert.equal(current.status, 206, "If-Range with the current ETag: the part");
-    const cached = await ask(port, "/static/clip.mp4", ["Range: bytes=0-9", `If-None-Match: ${etag}`]);
-    assert.equal(cached.status, 304, "a Range with a current If-None-Match: the client has the whole file");
+    const cached = await ask(port, "/static/clip.mp4", [
+      "Range: bytes=0-9",
+      `If-None-Match: ${etag}`,
+    ]);
+    assert.equal(
+      cached.status,
+      304,
+      "a Range with a current If-None-Match: the client has the whole file",
+    );
   });
 });
 
@@ -315,11 +383,18 @@ Deno.test("HEAD answers GET's fields, Content-Length and Content-Range included,
   await withServer(underStatic(), async (port) => {
     // A HEAD, then a GET on the same connection: had the HEAD's answer carried a body, the GET's would be garbled.
     const head = "HEAD /static/clip.mp4 HTTP/1.1\r\nHost: localhost\r\n\r\n";
-    const { text } = await raw(port, head + get("/static/style.css"), { responses: 2, method: "HEAD" });
+    const { text } = await raw(port, head + get("/static/style.css"), {
+      responses: 2,
+      method: "HEAD",
+    });
     const headEnd = text.indexOf("\r\n\r\n") + 4;
     assert.match(text.slice(0, headEnd), /^HTTP\/1\.1 200 OK\r\n/);
     assert.match(text.slice(0, headEnd), new RegExp(`\r\ncontent-length: ${CLIP.length}\r\n`));
-    assert.match(text.slice(headEnd), /^HTTP\/1\.1 200 OK\r\n/, "the next thing on the wire is the GET's answer");
+    assert.match(
+      text.slice(headEnd),
+      /^HTTP\/1\.1 200 OK\r\n/,
+      "the next thing on the wire is the GET's answer",
+    );
     const ranged = await ask(port, "/static/clip.mp4", ["Range: bytes=0-9"], "HEAD");
     assert.equal(ranged.status, 206);
     assert.equal(ranged.headers.get("content-length"), "10");

@@ -12,16 +12,26 @@ setInterval(() => date = new Date().toUTCString(), 1000);
 /** The status, content type and text of the answer to one request (the body, for POST /echo). */
 function route(method: string, path: string): [string, string, string] {
   const user = method === "GET" ? /^\/users\/([^/]+)$/.exec(path) : null;
-  if (method === "GET" && path === "/") return ["200 OK", "text/plain;charset=UTF-8", "Hello, World!"];
-  if (method === "GET" && path === "/json") return ["200 OK", "application/json", '{"message":"Hello, World!"}'];
-  if (user) return ["200 OK", "application/json", JSON.stringify({ id: decodeURIComponent(user[1]) })];
+  if (method === "GET" && path === "/") {
+    return ["200 OK", "text/plain;charset=UTF-8", "Hello, World!"];
+  }
+  if (method === "GET" && path === "/json") {
+    return ["200 OK", "application/json", '{"message":"Hello, World!"}'];
+  }
+  if (user) {
+    return ["200 OK", "application/json", JSON.stringify({ id: decodeURIComponent(user[1]) })];
+  }
   if (method === "POST" && path === "/echo") return ["200 OK", "application/octet-stream", ""];
   return ["404 Not Found", "text/plain", "Not Found"];
 }
 
 async function serve(conn: Deno.TcpConn): Promise<void> {
   const memory = new Uint8Array(4096); // one allocation for both buffers
-  let input = memory.subarray(0, 2048), out = memory.subarray(2048), end = 0, close = false, writes = 0;
+  let input = memory.subarray(0, 2048),
+    out = memory.subarray(2048),
+    end = 0,
+    close = false,
+    writes = 0;
   while (!close) {
     if (end === input.length) input = grow(input, end, 2 * input.length); // a big body: room for it
     const n = await conn.read(input.subarray(end));
@@ -31,15 +41,23 @@ async function serve(conn: Deno.TcpConn): Promise<void> {
     let start = 0, owed = 0;
     for (let blank; !close && (blank = blankLine(view, start)) >= 0;) {
       const head = decoder.decode(view.subarray(start, blank)), fields = head.toLowerCase();
-      const length = Number(/\r\ncontent-length: *(\d+)/.exec(fields)?.[1] ?? 0), bodyAt = blank + 4;
+      const length = Number(/\r\ncontent-length: *(\d+)/.exec(fields)?.[1] ?? 0),
+        bodyAt = blank + 4;
       if (bodyAt + length > end) break; // the body is still on its way
       const [method, path] = head.slice(0, head.indexOf("\r\n")).split(" ");
       const [status, type, text] = route(method, path);
-      const size = !text ? length : /^[\0-\x7f]*$/.test(text) ? text.length : encoder.encode(text).length; // in bytes
+      const size = !text
+        ? length
+        : /^[\0-\x7f]*$/.test(text)
+        ? text.length
+        : encoder.encode(text).length; // in bytes
       close = /\r\nconnection: *close/.test(fields);
-      const answer = `HTTP/1.1 ${status}\r\ncontent-type: ${type}\r\ncontent-length: ${size}\r\ndate: ${date}\r\n` +
+      const answer =
+        `HTTP/1.1 ${status}\r\ncontent-type: ${type}\r\ncontent-length: ${size}\r\ndate: ${date}\r\n` +
         (close ? "connection: close\r\n\r\n" : "\r\n");
-      if (owed + answer.length + size > out.length) out = grow(out, owed, 2 * (owed + answer.length + size));
+      if (owed + answer.length + size > out.length) {
+        out = grow(out, owed, 2 * (owed + answer.length + size));
+      }
       owed += encoder.encodeInto(answer + text, out.subarray(owed)).written;
       if (!text) out.set(view.subarray(bodyAt, bodyAt + length), owed), owed += length; // the echo
       start = bodyAt + length;
@@ -69,4 +87,6 @@ function blankLine(buf: Uint8Array, from: number): number {
   return -1;
 }
 
-for await (const conn of Deno.listen({ hostname: "127.0.0.1", port })) serve(conn).catch(() => conn.close());
+for await (const conn of Deno.listen({ hostname: "127.0.0.1", port })) {
+  serve(conn).catch(() => conn.close());
+}

@@ -3,4 +3,8 @@
 // connections among them.
 import { app } from "./serve_app.ts";
 
-await app.listen({ hostname: "127.0.0.1", log: false, reusePort: Deno.args.includes("--reuse-port") });
+await app.listen({
+  hostname: "127.0.0.1",
+  log: false,
+  reusePort: Deno.args.includes("--reuse-port"),
+});

@@ -7,6 +7,10 @@ const app = new Hono()
   .get("/", (c) => c.text("Hello, World!"))
   .get("/json", (c) => c.json({ message: "Hello, World!" }))
   .get("/users/:id", (c) => c.json({ id: c.req.param("id") }))
-  .post("/echo", async (c) => c.body(await c.req.arrayBuffer(), 200, { "content-type": "application/octet-stream" }));
+  .post(
+    "/echo",
+    async (c) =>
+      c.body(await c.req.arrayBuffer(), 200, { "content-type": "application/octet-stream" }),
+  );
 
 Deno.serve({ port, hostname: "127.0.0.1", onListen() {} }, app.fetch);

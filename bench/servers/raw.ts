@@ -9,7 +9,9 @@ Deno.serve({ port, hostname: "127.0.0.1", onListen() {} }, async (req) => {
   const user = req.method === "GET" ? USER.exec(path) : null;
   if (user) return Response.json({ id: decodeURIComponent(user[1]) });
   if (req.method === "POST" && path === "/echo") {
-    return new Response(await req.bytes(), { headers: { "content-type": "application/octet-stream" } });
+    return new Response(await req.bytes(), {
+      headers: { "content-type": "application/octet-stream" },
+    });
   }
   return new Response("Not Found", { status: 404 });
 });
