@@ -162,6 +162,8 @@ const decoder = new TextDecoder();
  * or "n bytes", and the connection reads until it has them.
  */
 class Connection {
+  /** Prints a line of the trace about this connection, when the server traces. */
+  note?: (text: string) => void;
   /** True while we wait for a new request: nothing is owed, so a graceful close may end us now. */
   idle = false;
   /** True once we have closed the socket (the sweeper may do it for us). */
@@ -181,7 +183,7 @@ class Connection {
   // The bytes we owe the client are #owed[0, owedBytes).
   #owed = new Uint8Array(SMALL_BUFFER_BYTES);
 
-  constructor(readonly socket: Deno.TcpConn, readonly writeTimeoutMs: number) {}
+  constructor(readonly socket: Socket, readonly writeTimeoutMs: number) {}
 
   /** How many bytes have been read and not yet parsed. */
   buffered(): number {
@@ -324,6 +326,9 @@ function concatenate(parts: Uint8Array[], size: number): Uint8Array {
   return whole;
 }
 
+/** What a connection needs of its socket: a TCP one, or an in-memory one for a demo or a test. */
+export type Socket = Pick<Deno.TcpConn, "read" | "write" | "close" | "setNoDelay" | "remoteAddr">;
+
 /** Header fields by lowercase name; a repeated field's values joined by ", ", as in Headers. */
 type Fields = Record<string, string>;
 
@@ -335,6 +340,7 @@ async function readHead(c: Connection, limits: Limits): Promise<Head> {
   // One deadline for the whole head, from its first byte: a client that sends a byte now and then,
   // to hold the connection for ever (slowloris), is cut off all the same.
   const deadline = Date.now() + limits.headersTimeoutMs;
+  c.note?.(`reading a head, for at most ${limits.headersTimeoutMs} ms`);
   // Empty lines before a request line are ignored (RFC 9112 2.2).
   let line = "";
   const max = limits.maxRequestLineBytes;
@@ -347,6 +353,7 @@ async function readHead(c: Connection, limits: Limits): Promise<Head> {
   const http10 = minor === "0";
   const lines = [line];
   const fields = await readFields(c, limits, deadline, lines);
+  c.note?.(`the head, as it came:\n${showCRLF(lines.join("\r\n") + "\r\n\r\n")}`);
 
   // HTTP/1.1 requires one valid Host field (RFC 9112 3.2); HTTP/1.0 came before it.
   const host = fields.host ?? (http10 ? "localhost" : "");
@@ -412,6 +419,7 @@ async function readBody(c: Connection, head: Head, limits: Limits): Promise<Uint
     // A length over the limit is refused before a byte of the body is read.
     if (Number(values[0]) > max) throw new HttpError(413);
     expectContinue(c, head);
+    c.note?.(`reading a body of ${values[0]} bytes (Content-Length)`);
     return await c.bytes(Number(values[0]), deadline);
   }
   // Both at once is how request smuggling starts: two servers on the way may each believe one,
@@ -421,15 +429,18 @@ async function readBody(c: Connection, head: Head, limits: Limits): Promise<Uint
   // With a coding other than chunked, the body's end can't be found (RFC 9112 6.1).
   if (!/^chunked$/i.test(coding)) throw new HttpError(501, `Unknown coding ${quote(coding)}`);
   expectContinue(c, head);
+  c.note?.(`reading a chunked body, for at most ${limits.bodyTimeoutMs} ms`);
 
   // Each chunk is its size in hex on a line, that many bytes, and a CRLF (RFC 9112 7.1). A chunk
   // of size 0 is the last; trailer fields and an empty line follow.
   const chunks: Uint8Array[] = [];
   let total = 0;
   while (true) {
-    const sizeLine = CHUNK_SIZE.exec(await c.line(MAX_CHUNK_LINE_BYTES, deadline, 400));
+    const line = await c.line(MAX_CHUNK_LINE_BYTES, deadline, 400);
+    const sizeLine = CHUNK_SIZE.exec(line);
     if (sizeLine === null) throw new HttpError(400, "A malformed chunk size");
     const size = parseInt(sizeLine[1], 16);
+    c.note?.(`a chunk of ${size} bytes: ${quote(line)}`);
     if (size === 0) break;
     total += size;
     if (total > max) throw new HttpError(413);
@@ -439,7 +450,9 @@ async function readBody(c: Connection, head: Head, limits: Limits): Promise<Uint
     if (end !== "") throw new HttpError(400, "A chunk longer than its size");
   }
   // Trailer fields are held to the rules and limits of a head's, and dropped (RFC 9112 7.1.2).
-  await readFields(c, limits, deadline, []);
+  const trailers: string[] = [];
+  await readFields(c, limits, deadline, trailers);
+  c.note?.(`trailer fields: ${trailers.length === 0 ? "none" : quote(trailers.join("\r\n"))}`);
   return concatenate(chunks, total);
 }
 
@@ -631,7 +644,7 @@ const FLUSH_AT_BYTES = 64 * 1024;
 let dateField = new Date().toUTCString();
 
 /** What `send` needs to know of the request, and whether the connection may stay open. */
-type SendOptions = { method: string; http10: boolean; keepAlive: boolean; trace: boolean };
+type SendOptions = { method: string; http10: boolean; keepAlive: boolean };
 
 /** Sends a response (RFC 9112 6): a head with the framing of the body, then the body. */
 async function send(c: Connection, res: Response, options: SendOptions) {
@@ -672,7 +685,7 @@ async function send(c: Connection, res: Response, options: SendOptions) {
   if (!keepAlive) head += "connection: close\r\n";
   else if (options.http10) head += "connection: keep-alive\r\n";
   head += "\r\n";
-  if (options.trace) console.error(showCRLF(head));
+  c.note?.(`the answer's head:\n${showCRLF(head)}`);
   c.write(head);
   if (body instanceof ReadableStream) {
     return await sendStream(c, body, chunked, declared, keepAlive);
@@ -732,9 +745,9 @@ function cancel(body: Body | Uint8Array): null {
 /** For a promise whose failure is dealt with elsewhere. */
 function ignore(): void {}
 
-/** A head as it is on the wire, each CRLF shown as \r\n and ending its line. */
+/** A head as it is on the wire, indented, each CRLF shown as \r\n and ending its line. */
 function showCRLF(head: string): string {
-  return head.replaceAll("\r\n", "\\r\\n\n");
+  return ("  " + head.replaceAll("\r\n", "\\r\\n\n  ")).trimEnd();
 }
 
 // ================================================================================================
@@ -1145,8 +1158,12 @@ export type ServerOptions = Partial<Limits> & {
   reusePort?: boolean;
   /** An access-log line per request on stderr; on by default. */
   log?: boolean;
-  /** Prints every head as it is on the wire, \r\n shown; also on with GROUNDWORK_TRACE=1. */
-  trace?: boolean;
+  /**
+   * Traces each connection on stderr, or to a function: its states, each with its deadline; the
+   * heads as they are on the wire, \r\n shown; a body's framing and first bytes; why it closed.
+   * GROUNDWORK_TRACE=1 turns it on too, if the program may read it (`--allow-env`).
+   */
+  trace?: boolean | ((line: string) => void);
 };
 
 // The sweeper runs this often: deadlines are kept to a fifth of a second.
@@ -1177,8 +1194,9 @@ const GONE =
 export class Server {
   /** The address the server listens on, once `listen()` has bound it (with port 0: its port). */
   addr?: Deno.NetAddr;
-  #limits = LIMITS;
-  #trace = false;
+  #limits: Limits;
+  #trace?: (line: string) => void;
+  #opened = 0;
   #listener?: Deno.TcpListener;
   #accepting?: Promise<void>;
   #connections = new Map<Connection, Promise<void>>();
@@ -1190,7 +1208,12 @@ export class Server {
   constructor(
     readonly handler: (req: Request) => Response | Promise<Response>,
     readonly options: ServerOptions = {},
-  ) {}
+  ) {
+    this.#limits = limitsOf(options);
+    const trace = options.trace ?? env("GROUNDWORK_TRACE") === "1";
+    if (trace === true) this.#trace = (line) => console.error(line);
+    if (typeof trace === "function") this.#trace = trace;
+  }
 
   /** Binds the port and starts accepting; resolves with the address bound. */
   listen(): Promise<Deno.NetAddr> {
@@ -1206,14 +1229,33 @@ export class Server {
       throw inUse;
     }
     this.addr = this.#listener.addr;
-    this.#limits = limitsOf(this.options);
-    this.#trace = this.options.trace ?? env("GROUNDWORK_TRACE") === "1";
-    // One timer checks every connection's deadline: a timer for each read and write would cost
-    // far more. It keeps the Date field fresh too.
-    this.#sweeper = setInterval(() => this.#sweep(), SWEEP_MS);
-    this.#sweep();
     this.#accepting = this.#acceptAll(this.#listener);
     return Promise.resolve(this.addr);
+  }
+
+  /**
+   * Serves one connection that is already open, as `listen()` does each one it accepts: for a
+   * socket of another kind, e.g. an in-memory pair in a demo. It resolves once it is closed.
+   */
+  serve(socket: Socket): Promise<void> {
+    // One timer checks every connection's deadline: a timer for each read and write would cost
+    // far more. It keeps the Date field fresh too.
+    if (this.#sweeper === undefined) {
+      this.#sweep();
+      this.#sweeper = setInterval(() => this.#sweep(), SWEEP_MS);
+    }
+    const c = new Connection(socket, this.#limits.idleTimeoutMs);
+    const trace = this.#trace;
+    this.#opened += 1;
+    const id = this.#opened;
+    const opened = performance.now();
+    if (trace) {
+      c.note = (text) => trace(`#${id} +${(performance.now() - opened).toFixed(0)}ms ${text}`);
+    }
+    const full = this.#connections.size >= this.#limits.maxConnections;
+    const done = this.#run(c, full);
+    this.#connections.set(c, done);
+    return done;
   }
 
   #sweep(): void {
@@ -1237,36 +1279,44 @@ export class Server {
         await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
         continue;
       }
-      const c = new Connection(socket, this.#limits.idleTimeoutMs);
-      const full = this.#connections.size >= this.#limits.maxConnections;
-      this.#connections.set(c, this.#run(c, full));
+      this.serve(socket);
     }
   }
 
   /** A connection's life, from accept to close: nothing it meets may crash the server. */
   async #run(c: Connection, full: boolean): Promise<void> {
+    const from = c.socket.remoteAddr;
+    c.note?.(`open, from ${from.hostname} port ${from.port}`);
+    let why = "the answer said it would close";
     try {
       // Nagle's algorithm holds back a short write while an earlier one waits for its ACK, and a
       // client may delay that ACK for 40 ms. We write whole answers, so it would only delay them.
       c.socket.setNoDelay(true);
       if (full) {
         const refusal = errorResponse(new HttpError(503, "Too many connections"));
-        await send(c, refusal, { method: "GET", http10: false, keepAlive: false, trace: false });
+        await send(c, refusal, { method: "GET", http10: false, keepAlive: false });
+        why = `over ${this.#limits.maxConnections} connections`;
       }
       // Between requests the connection is idle: it waits for the next one, or for the end. When
       // the server closes, a request that has already come is answered, and its answer says close.
       let open = !full;
       while (open) {
-        if (c.buffered() === 0) open = await c.fill(Date.now() + this.#limits.idleTimeoutMs, true);
+        if (c.buffered() === 0) {
+          c.note?.(`idle, for at most ${this.#limits.idleTimeoutMs} ms`);
+          open = await c.fill(Date.now() + this.#limits.idleTimeoutMs, true);
+          if (!open) why = c.closed ? "idle too long, or the server closing" : "the client closed";
+        }
         if (open) open = await this.#exchange(c);
       }
       // The last answer may still wait in the buffer: it goes before the close.
       await c.flush();
     } catch (err) {
+      why = `it failed: ${(err as Error)?.name}`;
       if (!isGone(err)) console.error("groundwork: a connection failed:", err);
     } finally {
       c.close();
       this.#connections.delete(c);
+      c.note?.(`closed: ${why}`);
     }
   }
 
@@ -1278,13 +1328,15 @@ export class Server {
     let keepAlive = false;
     try {
       head = await readHead(c, this.#limits);
-      if (this.#trace) console.error(showCRLF(head.lines.join("\r\n") + "\r\n\r\n"));
       const connection = head.fields.connection ?? "";
       keepAlive = head.http10 ? /\bkeep-alive\b/i.test(connection) : !/\bclose\b/i.test(connection);
       // The whole body is read before the handler runs; until it has been, the next request's
       // bytes can't be told from it.
       const framed = "content-length" in head.fields || "transfer-encoding" in head.fields;
       const body = framed ? await readBody(c, head, this.#limits) : undefined;
+      if (body) {
+        c.note?.(`the body: ${body.length} bytes, ${quote(decoder.decode(body.subarray(0, 64)))}`);
+      }
       const remoteAddr = c.socket.remoteAddr.hostname;
       const req = new Request(head.method, head.url, { headers: head.fields, body, remoteAddr });
       res = await this.#answer(c, req);
@@ -1294,11 +1346,12 @@ export class Server {
       // A malformed request: answer why, then close, since the bytes after it can't be trusted.
       res = errorResponse(err);
       keepAlive = false;
+      c.note?.(`refused: ${err.status} ${err.message}; the bytes after it can't be trusted`);
     }
     const method = head?.method ?? "GET";
     const http10 = head?.http10 ?? false;
     keepAlive &&= !this.#closing;
-    const sent = await send(c, res, { method, http10, keepAlive, trace: this.#trace });
+    const sent = await send(c, res, { method, http10, keepAlive });
     if (this.options.log ?? true) {
       const ms = (performance.now() - started).toFixed(1);
       console.error(`${method} ${head?.url.pathname} ${res.status} ${sent.bytes}B ${ms}ms`);
@@ -1317,6 +1370,7 @@ export class Server {
     const late = Promise.withResolvers<undefined>();
     c.late = () => late.resolve(undefined);
     c.deadline = Date.now() + this.#limits.handlerTimeoutMs;
+    c.note?.(`the handler runs, for at most ${this.#limits.handlerTimeoutMs} ms`);
     const res = await Promise.race([answer, late.promise]);
     c.late = undefined;
     c.deadline = Infinity;
