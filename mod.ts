@@ -71,6 +71,12 @@ export class HttpError extends Error {
   /** Makes an error with a status code; the message defaults to the status's reason phrase. */
   constructor(readonly status: number, message?: string, init: { headers?: HeadersInit } = {}) {
     super(message ?? STATUS_TEXT.get(status) ?? "Error");
+    // It becomes a Response, whose status is a final one: checked now, where the mistake is.
+    if (!Number.isInteger(status) || status < 200 || status > 599) {
+      throw new RangeError(
+        `An HttpError's status is a whole number from 200 to 599, not ${status}`,
+      );
+    }
     this.name = "HttpError";
     this.headers = new Headers(init.headers);
   }
@@ -100,11 +106,11 @@ export const LIMITS = {
   maxHeaderCount: 100,
   /** A request body's bytes; more: 413 Content Too Large, and the connection closes. */
   maxBodyBytes: 1024 * 1024,
-  /** How long a head may take to arrive, from its first byte; longer: the connection closes. */
+  /** How long a head may take, once its first bytes are in; longer: the connection closes. */
   headersTimeoutMs: 10_000,
-  /** How long a body may take to arrive, from the end of its head; longer: 408, and a close. */
+  /** How long a body may take, from the end of its head; longer: the connection closes (a 408). */
   bodyTimeoutMs: 30_000,
-  /** How long a kept-alive connection may sit idle, or a write wait on the client; then: close. */
+  /** How long a connection may sit idle between requests, or a write stall; then: a close. */
   idleTimeoutMs: 5_000,
   /** How long a handler may take to answer; longer: 503 Service Unavailable, and a close. */
   handlerTimeoutMs: 30_000,
@@ -117,24 +123,29 @@ export const LIMITS = {
 /** The limits a server works with, as in {@linkcode LIMITS}. */
 export type Limits = typeof LIMITS;
 
-// A request line is method SP target SP version (RFC 9112 3). A method is a token (RFC 9110 9.1):
-// letters, digits and !#$%&'*+-.^_`|~. The target is visible ASCII: the URL parser judges the rest.
-const REQUEST_LINE = /^([!#$%&'*+.^_`|~\w-]+) ([\x21-\x7e]+) HTTP\/(\d)\.(\d)$/;
+// A token (RFC 9110 5.6.2): letters, digits and !#$%&'*+-.^_`|~. Methods, field names and chunk
+// extension names are tokens. A quoted-string (5.6.4) is visible ASCII and spaces in double quotes,
+// where a backslash escapes the next character.
+const TOKEN = /[!#$%&'*+.^_`|~\w-]+/.source;
+const QUOTED = /"(?:[\t !#-[\]-~]|\\[\t -~])*"/.source;
 
-// A field line is a token, ":", and a value between optional spaces (RFC 9112 5), with no space
-// before the colon. A value is visible ASCII, spaces and tabs: no CR, LF or NUL (RFC 9110 5.5).
-const FIELD_LINE = /^([!#$%&'*+.^_`|~\w-]+):[\t ]*([\t\x20-\x7e]*?)[\t ]*$/;
+// A request line is method SP target SP version (RFC 9112 3). The target is visible ASCII: the URL
+// parser judges the rest.
+const REQUEST_LINE = new RegExp(String.raw`^(${TOKEN}) ([\x21-\x7e]+) HTTP/(\d)\.(\d)$`);
+
+// A field line is a name, ":", and a value between optional spaces (RFC 9112 5), with no space
+// before the colon (5.1). We take a value to be visible ASCII, spaces and tabs: no CR, LF or NUL
+// (RFC 9110 5.5), and, our choice, none of the bytes over 127 that the RFC still tolerates.
+const FIELD_LINE = new RegExp(String.raw`^(${TOKEN}):[\t ]*([\t\x20-\x7e]*?)[\t ]*$`);
 
 // A Host is a name or an IP address (IPv6 in brackets), maybe with a port (RFC 9110 7.2).
 const HOST = /^(\[[\da-fA-F:.]+\]|[\w.-]+)(:\d{1,5})?$/;
 
 // A chunk's size is hex (RFC 9112 7.1); 8 hex digits are 4 GiB, past any body limit, so a longer
-// size is refused rather than overflowed. Extensions may follow, each ";" and a name, maybe "=" and
-// a value (7.1.1): a name is a token, a value a token or a quoted-string (RFC 9110 5.6.2, 5.6.4).
-const TOKEN = /[!#$%&'*+.^_`|~\w-]+/.source;
-const QUOTED = /"(?:[\t !#-[\]-~]|\\[\t -~])*"/.source;
-const EXTENSION = `[\t ]*;[\t ]*${TOKEN}(?:[\t ]*=[\t ]*(?:${TOKEN}|${QUOTED}))?`;
-const CHUNK_SIZE = new RegExp(`^([\\da-fA-F]{1,8})(?:${EXTENSION})*$`);
+// size is refused rather than overflowed. Extensions may follow (7.1.1): each is ";" and a name,
+// maybe "=" and a value, which is a token or a quoted-string.
+const EXTENSION = String.raw`[\t ]*;[\t ]*${TOKEN}(?:[\t ]*=[\t ]*(?:${TOKEN}|${QUOTED}))?`;
+const CHUNK_SIZE = new RegExp(String.raw`^([\da-fA-F]{1,8})(?:${EXTENSION})*$`);
 
 // A Content-Length is digits (RFC 9110 8.6); past 15 of them a JavaScript number loses precision.
 const CONTENT_LENGTH = /^\d{1,15}$/;
@@ -153,6 +164,9 @@ const CR = 13;
 const LF = 10;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+
+/** What a connection needs of its socket: a TCP one, or an in-memory one for a demo or a test. */
+export type Socket = Pick<Deno.TcpConn, "read" | "write" | "close" | "setNoDelay" | "remoteAddr">;
 
 /**
  * One client's TCP connection: a read buffer, and the answers we owe.
@@ -174,16 +188,17 @@ class Connection {
   owedBytes = 0;
   /** The stream being sent, if one is: a closing server may end it. */
   stream?: ReadableStreamDefaultReader<Uint8Array>;
-  /** While a handler runs: what ends the wait for it, should it pass its deadline. */
-  late?: () => void;
-  // The bytes read and not yet parsed are #buffer[#start, #end).
+  /** While a handler runs: ends the wait for it. The sweeper calls it past the deadline. */
+  onHandlerTimeout?: () => void;
+  // The bytes read and not yet parsed: #buffer from index #start up to, not including, #end.
   #buffer = new Uint8Array(SMALL_BUFFER_BYTES);
   #start = 0;
   #end = 0;
-  // The bytes we owe the client are #owed[0, owedBytes).
+  // The bytes we owe the client: #owed from 0 up to, not including, owedBytes.
   #owed = new Uint8Array(SMALL_BUFFER_BYTES);
 
-  constructor(readonly socket: Socket, readonly writeTimeoutMs: number) {}
+  // A client that won't read our answer is as idle as one that won't send: the same limit.
+  constructor(readonly socket: Socket, readonly idleTimeoutMs: number) {}
 
   /** How many bytes have been read and not yet parsed. */
   buffered(): number {
@@ -202,9 +217,10 @@ class Connection {
     try {
       count = await this.socket.read(this.#buffer.subarray(this.#end));
     } catch (err) {
-      // We closed the socket under the read: the sweeper found the client too slow. When idle,
-      // that ends the connection quietly.
+      // The read failed by itself (the client reset the connection): that goes up.
       if (!this.closed) throw err;
+      // Else the sweeper closed the socket: the client was too slow. Between requests, that ends
+      // the connection quietly; in the middle of one, it is a 408 for the log.
       if (!idle) throw new HttpError(408, "The request took too long");
     }
     this.deadline = Infinity;
@@ -219,7 +235,7 @@ class Connection {
     if (unread === 0 && this.#buffer.length > MAX_KEPT_BUFFER_BYTES) {
       this.#buffer = new Uint8Array(SMALL_BUFFER_BYTES);
     }
-    // The unread bytes move to the front, to make room after them; a full buffer doubles.
+    // A full buffer doubles. Then the unread bytes move to its front, to make room after them.
     if (unread === this.#buffer.length) {
       const bigger = new Uint8Array(unread * 2);
       bigger.set(this.#buffer);
@@ -232,30 +248,30 @@ class Connection {
 
   /**
    * The next line, without its CRLF, if all of it has come; else undefined. Over `max` bytes, it
-   * is HttpError `tooLong`, whole or not.
+   * is an HttpError of status `tooLongStatus`, whole or not.
    */
-  takeLine(max: number, tooLong: number): string | undefined {
+  takeLine(max: number, tooLongStatus: number): string | undefined {
     const lf = this.#buffer.subarray(0, this.#end).indexOf(LF, this.#start);
-    // With no LF yet, a line over its limit (and a CR) needs no more reading to be refused.
-    const length = lf === -1 ? this.buffered() : lf - this.#start;
-    if (length > max + "\r".length) throw new HttpError(tooLong, "A line too long");
+    // The line so far, its CR included: up to the LF, or all we have if no LF has come. Too long
+    // is too long whether the rest has come or not: no need to wait for it.
+    const soFar = lf === -1 ? this.buffered() : lf - this.#start;
+    if (soFar > max + "\r".length) throw new HttpError(tooLongStatus, "A line too long");
     if (lf === -1) return undefined;
-    // Every line ends in CRLF (RFC 9112 2.2). A bare LF is refused: two servers that disagree on
-    // where a line ends can be made to see different requests in the same bytes (smuggling).
-    if (this.#buffer[lf - 1] !== CR || lf === this.#start) {
-      throw new HttpError(400, "A line ended in LF, not CRLF");
-    }
+    // Every line ends in CRLF (RFC 9112 2.2). A bare LF is refused: if two servers on the way
+    // disagree on where lines end, a client can hide a request inside another (smuggling).
+    const bareLF = lf === this.#start || this.#buffer[lf - 1] !== CR;
+    if (bareLF) throw new HttpError(400, "A line ended in LF, not CRLF");
     const line = decoder.decode(this.#buffer.subarray(this.#start, lf - 1));
     this.#start = lf + 1;
     return line;
   }
 
   /** The next line, read until all of it has come. */
-  async line(max: number, deadline: number, tooLong: number): Promise<string> {
-    let line = this.takeLine(max, tooLong);
+  async line(max: number, deadline: number, tooLongStatus: number): Promise<string> {
+    let line = this.takeLine(max, tooLongStatus);
     while (line === undefined) {
       if (!(await this.fill(deadline))) throw new HttpError(400, "Closed mid-request");
-      line = this.takeLine(max, tooLong);
+      line = this.takeLine(max, tooLongStatus);
     }
     return line;
   }
@@ -289,10 +305,11 @@ class Connection {
 
   /** Sends all we owe. A client that won't read gets as long as an idle one, then it is cut off. */
   async flush(): Promise<void> {
-    this.deadline = Date.now() + this.writeTimeoutMs;
-    // A write may take only part of what it is given: the loop sends the rest.
+    // A write may take only part of what it is given: the loop sends the rest. The deadline is
+    // for each write, so that a slow client that does read is never cut off.
     let sent = 0;
     while (sent < this.owedBytes) {
+      this.deadline = Date.now() + this.idleTimeoutMs;
       sent += await this.socket.write(this.#owed.subarray(sent, this.owedBytes));
     }
     this.owedBytes = 0;
@@ -303,7 +320,7 @@ class Connection {
 
   /** Past the deadline: a handler's wait ends (its answer: 503), or a slow client is cut off. */
   expire(): void {
-    if (this.late !== undefined) this.late();
+    if (this.onHandlerTimeout !== undefined) this.onHandlerTimeout();
     else this.close();
   }
 
@@ -325,9 +342,6 @@ function concatenate(parts: Uint8Array[], size: number): Uint8Array {
   }
   return whole;
 }
-
-/** What a connection needs of its socket: a TCP one, or an in-memory one for a demo or a test. */
-export type Socket = Pick<Deno.TcpConn, "read" | "write" | "close" | "setNoDelay" | "remoteAddr">;
 
 /** Header fields by lowercase name; a repeated field's values joined by ", ", as in Headers. */
 type Fields = Record<string, string>;
@@ -355,14 +369,20 @@ async function readHead(c: Connection, limits: Limits): Promise<Head> {
   const fields = await readFields(c, limits, deadline, lines);
   c.note?.(`the head, as it came:\n${showCRLF(lines.join("\r\n") + "\r\n\r\n")}`);
 
-  // HTTP/1.1 requires one valid Host field (RFC 9112 3.2); HTTP/1.0 came before it.
-  const host = fields.host ?? (http10 ? "localhost" : "");
-  if (!HOST.test(host)) throw new HttpError(400, "No valid Host field");
-  // The target is a path, "/users/7?x=1"; or, as proxies are sent, a whole URL whose host wins
-  // (the absolute-form, RFC 9112 3.2.2).
+  // HTTP/1.1 requires one valid Host field (RFC 9112 3.2). HTTP/1.0 came before it: its requests
+  // may have none, and are taken to be for this machine.
+  let host = fields.host;
+  if (host === undefined && http10) host = "localhost";
+  if (host === undefined || !HOST.test(host)) throw new HttpError(400, "No valid Host field");
   let url: URL | null = null;
-  if (target[0] === "/") url = URL.parse(`http://${host}${target}`);
-  if (/^https?:\/\/[^/]/i.test(target)) url = URL.parse(target);
+  if (target[0] === "/") {
+    // The origin-form, a path: "/users/7?x=1" (RFC 9112 3.2.1).
+    url = URL.parse(`http://${host}${target}`);
+  } else if (/^https?:\/\/[^/]/i.test(target)) {
+    // The absolute-form, a whole URL, as proxies are sent; its host wins (RFC 9112 3.2.2).
+    url = URL.parse(target);
+  }
+  // Other forms, "*" and "host:port" (3.2.3, 3.2.4), are for OPTIONS and CONNECT: not served here.
   if (url === null) throw new HttpError(400, `Bad request target ${quote(target)}`);
   return { method, url, fields, http10, lines };
 }
@@ -374,25 +394,27 @@ async function readHead(c: Connection, limits: Limits): Promise<Head> {
 async function readFields(c: Connection, limits: Limits, deadline: number, lines: string[]) {
   // No prototype: a field named "__proto__" is a field like any other.
   const fields: Fields = Object.create(null);
-  // The section's bytes: each line, and the CRLF between it and the next.
+  // The section's bytes so far: each line, and the CRLF between it and the next.
   let bytes = 0;
-  // A line already in the buffer is taken at once, with no wait.
-  let line = c.takeLine(limits.maxHeaderBytes, 431) ??
-    await c.line(limits.maxHeaderBytes, deadline, 431);
-  for (let count = 1; line !== ""; count++) {
-    if (count > limits.maxHeaderCount) throw new HttpError(431, "Too many header fields");
+  for (let count = 0;; count++) {
+    // What is left of the section's limit is the most this line may take. After a section of
+    // exactly the limit, that is less than nothing: the empty line may still come.
+    const max = Math.max(0, limits.maxHeaderBytes - bytes);
+    // A line already in the buffer is taken at once, with no wait.
+    const line = c.takeLine(max, 431) ?? await c.line(max, deadline, 431);
+    if (line === "") return fields;
+    if (count === limits.maxHeaderCount) throw new HttpError(431, "Too many header fields");
+    // A line that starts with a space continues the one before (obs-fold): refused (RFC 9112 5.2).
     const field = FIELD_LINE.exec(line);
     if (field === null) throw new HttpError(400, `Malformed header field ${quote(line)}`);
     const name = field[1].toLowerCase();
-    // A field sent twice is one list of values (RFC 9110 5.3); cookies are a list with "; ".
+    // A field sent twice is one list of values, joined by commas (RFC 9110 5.3); cookies are
+    // joined by "; " (RFC 6265 5.4).
     const comma = name === "cookie" ? "; " : ", ";
     fields[name] = name in fields ? fields[name] + comma + field[2] : field[2];
     lines.push(line);
     bytes += line.length + "\r\n".length;
-    const max = Math.max(0, limits.maxHeaderBytes - bytes);
-    line = c.takeLine(max, 431) ?? await c.line(max, deadline, 431);
   }
-  return fields;
 }
 
 /** A text cut short and quoted, for an error message. */
@@ -426,8 +448,15 @@ async function readBody(c: Connection, head: Head, limits: Limits): Promise<Uint
   // and so disagree on where the next request begins (RFC 9112 6.1).
   if (length !== undefined) throw new HttpError(400, "Both Transfer-Encoding and Content-Length");
   if (head.http10) throw new HttpError(400, "Transfer-Encoding in an HTTP/1.0 request");
-  // With a coding other than chunked, the body's end can't be found (RFC 9112 6.1).
-  if (!/^chunked$/i.test(coding)) throw new HttpError(501, `Unknown coding ${quote(coding)}`);
+  // Unless chunked is the last coding, the body's end can't be found: 400 (RFC 9112 6.3). One
+  // before it (gzip, say) would have to be undone, which is not done here: 501 (6.1).
+  const codings = coding.toLowerCase().split(",").map((name) => name.trim());
+  if (codings.at(-1) !== "chunked") {
+    throw new HttpError(400, `Chunked is not last in ${quote(coding)}`);
+  }
+  if (codings.length > 1) {
+    throw new HttpError(501, `Transfer-Encoding ${quote(coding)} is not supported`);
+  }
   expectContinue(c, head);
   c.note?.(`reading a chunked body, for at most ${limits.bodyTimeoutMs} ms`);
 
@@ -446,7 +475,8 @@ async function readBody(c: Connection, head: Head, limits: Limits): Promise<Uint
     if (total > max) throw new HttpError(413);
     if (chunks.length === MAX_CHUNKS) throw new HttpError(413, `Over ${MAX_CHUNKS} chunks`);
     chunks.push(await c.bytes(size, deadline));
-    const end = await c.line("\r\n".length, deadline, 400);
+    // After a chunk's bytes, an empty line.
+    const end = await c.line(MAX_CHUNK_LINE_BYTES, deadline, 400);
     if (end !== "") throw new HttpError(400, "A chunk longer than its size");
   }
   // Trailer fields are held to the rules and limits of a head's, and dropped (RFC 9112 7.1.2).
@@ -556,6 +586,9 @@ export class Request<P = Record<string, string>> {
 // 3. Response to bytes
 // ================================================================================================
 
+const TEXT = "text/plain; charset=utf-8";
+const BYTES = "application/octet-stream";
+
 /** A response body: text, bytes, a stream (sent as it comes), or none. */
 export type Body = string | Uint8Array | ReadableStream<Uint8Array> | null;
 
@@ -591,8 +624,12 @@ export class Response {
     if (!Number.isInteger(this.status) || this.status < 200 || this.status > 599) {
       throw new RangeError(`A status is a whole number from 200 to 599, not ${this.status}`);
     }
-    if (body !== null) type ??= typeof body === "string" ? "text/plain; charset=utf-8" : BYTES;
-    if (/[^\t\x20-\x7e]/.test(type ?? "")) throw new TypeError(`Bad content type ${quote(type!)}`);
+    if (type === undefined && typeof body === "string") type = TEXT;
+    if (type === undefined && body !== null) type = BYTES;
+    // A field value holds no CR or LF (RFC 9110 5.5): else a content type could add fields.
+    if (type !== undefined && /[^\t\x20-\x7e]/.test(type)) {
+      throw new TypeError(`Bad content type ${quote(type)}`);
+    }
     this.#type = type;
     // Fields given are checked now, so that a bad one fails in the handler that gave it.
     if (init.headers !== undefined) this.#headers = new Headers(init.headers);
@@ -601,7 +638,8 @@ export class Response {
   /** The header fields; the server adds Date and the framing fields, such as Content-Length. */
   get headers(): Headers {
     this.#headers ??= new Headers();
-    // The content type joins the fields once, unless they have one: one deleted stays deleted.
+    // The first time the fields are asked for, the waiting content type joins them, unless they
+    // have one. It is then forgotten: a content type that a handler deletes stays deleted.
     if (this.#type !== undefined && !this.#headers.has("content-type")) {
       this.#headers.set("content-type", this.#type);
     }
@@ -622,6 +660,7 @@ export class Response {
 
   /** A JSON document, e.g. `Response.json({ id: 7 }, { status: 201 })`. */
   static json(data: unknown, init?: ResponseInit): Response {
+    // JSON.stringify(undefined) is undefined, not text: it goes as null.
     return new Response(JSON.stringify(data) ?? "null", init, "application/json");
   }
 
@@ -630,8 +669,6 @@ export class Response {
     return new Response(null, { status, headers: { location: String(location) } });
   }
 }
-
-const BYTES = "application/octet-stream";
 
 // The fields the server writes itself, from the body and the connection: any given are dropped.
 const SERVER_FIELDS = new Set(["content-length", "transfer-encoding", "connection", "date"]);
@@ -655,33 +692,39 @@ async function send(c: Connection, res: Response, options: SendOptions) {
     if (!SERVER_FIELDS.has(name)) head += `${name}: ${value}\r\n`;
     // A stream may say how long it is, and a handler may close the connection.
     if (name === "content-length" && CONTENT_LENGTH.test(value)) declared = Number(value);
-    if (name === "connection" && /\bclose\b/i.test(value)) keepAlive = false;
+    if (name === "connection" && hasToken(value, "close")) keepAlive = false;
   }
   // Text goes as UTF-8: its Content-Length counts bytes, not characters.
   let body = typeof res.body === "string" ? encoder.encode(res.body) : res.body;
   let chunked = false;
-  // The framing says where the body ends (RFC 9112 6.3). 204 and 304 never have one (RFC 9110
-  // 15.3.5, 15.4.5). HTTP/1.0 has no chunks: a stream's end is the connection's.
+  // The framing says where the body ends (RFC 9112 6.3).
   if (res.status === 204 || res.status === 304) {
+    // These never have a body (RFC 9110 15.3.5, 15.4.5).
     body = cancel(body);
   } else if (!(body instanceof ReadableStream)) {
-    // A HEAD answer may say the length a GET's body would have, with no body (RFC 9110 9.3.2).
-    const headLength = options.method === "HEAD" && body === null ? declared : undefined;
-    head += `content-length: ${headLength ?? body?.length ?? 0}\r\n`;
+    // Bytes, or none: their length. A HEAD answer with no body may say the length a GET's body
+    // would have (RFC 9110 9.3.2).
+    let length = body?.length ?? 0;
+    if (options.method === "HEAD" && body === null) length = declared ?? 0;
+    head += `content-length: ${length}\r\n`;
   } else if (declared !== undefined) {
+    // A stream that says how long it is.
     head += `content-length: ${declared}\r\n`;
   } else if (options.http10) {
+    // A stream of unknown length to HTTP/1.0, which has no chunks: the close ends it.
     keepAlive = false;
   } else {
+    // A stream of unknown length: chunk by chunk (RFC 9112 7.1).
     head += "transfer-encoding: chunked\r\n";
     chunked = true;
   }
   // HEAD gets the fields that GET would, its Content-Length too, but no body (RFC 9110 9.3.2).
   if (options.method === "HEAD") body = cancel(body);
 
+  // Every answer says when it was made (RFC 9110 6.6.1).
+  head += `date: ${dateField}\r\n`;
   // HTTP/1.1 keeps a connection open unless a side says "close"; HTTP/1.0 closes it unless both
   // say "keep-alive" (RFC 9112 9.3).
-  head += `date: ${dateField}\r\n`;
   if (!keepAlive) head += "connection: close\r\n";
   else if (options.http10) head += "connection: keep-alive\r\n";
   head += "\r\n";
@@ -733,13 +776,19 @@ async function sendStream(
   // The last chunk is empty, with no trailer fields.
   if (chunked) c.write("0\r\n\r\n");
   // A stream shorter than it said leaves the client waiting for the rest: only a close ends that.
-  return { bytes: sent, keepAlive: keepAlive && sent === (declared ?? sent) };
+  const short = declared !== undefined && sent < declared;
+  return { bytes: sent, keepAlive: keepAlive && !short };
 }
 
 /** Lets go of a body that won't be sent: a stream is cancelled, so whoever feeds it stops. */
 function cancel(body: Body | Uint8Array): null {
   if (body instanceof ReadableStream) body.cancel().catch(ignore);
   return null;
+}
+
+/** Whether a field's comma-separated list holds a token, e.g. "close" in "keep-alive, Close". */
+function hasToken(list: string, token: string): boolean {
+  return list.toLowerCase().split(",").some((item) => item.trim() === token);
 }
 
 /** For a promise whose failure is dealt with elsewhere. */
@@ -783,8 +832,8 @@ type RouteNode<T> = {
 /** What a search of the tree carries: `allowed` gathers the methods for a 405's Allow field. */
 type Search = { method: string; segments: string[]; allowed: Set<string> };
 
-/** A route found, and the values its params captured. */
-type Found<T> = { route: Route<T>; values: string[] } | undefined;
+/** A route found, and the values its params captured; undefined if none is. */
+type Match<T> = { route: Route<T>; values: string[] } | undefined;
 
 // A segment is a :param, a *, or characters a URL path holds as they are (RFC 3986 3.3).
 // ("(?!:)": a static segment does not start with ":", which would be a :param with a bad name.)
@@ -803,7 +852,7 @@ const SEGMENT = /^(:[A-Za-z_]\w*|\*|(?!:)[\w\-.~!$&'()+,;=:@]*)$/;
  * ```
  */
 export class Router<T> {
-  #root: RouteNode<T> = { routes: new Map(), children: new Map() };
+  #root: RouteNode<T> = newNode();
 
   /** Adds a route: "/users", "/users/:id", "/files/*". A bad pattern, or a second route, throws. */
   add(method: string, pattern: string, value: T): this {
@@ -816,9 +865,13 @@ export class Router<T> {
       // A URL never holds "." or ".." segments: the client resolves them (RFC 3986 5.2.4).
       if (segment === "." || segment === "..") throw bad(`write the path that "${segment}" means`);
       if (names.includes("*")) throw bad(`"*" takes the rest of the path: put it last`);
+      // What a :param or a * captures is known by its name: "id" for ":id", "*" for the rest.
       const name = segment[0] === ":" ? segment.slice(1) : segment;
-      if (names.includes(name)) throw bad(`name each :param once, not ":${name}" twice`);
-      if (segment[0] === ":" || segment === "*") names.push(name);
+      const captures = segment[0] === ":" || segment === "*";
+      if (captures && names.includes(name)) {
+        throw bad(`name each :param once, not ":${name}" twice`);
+      }
+      if (captures) names.push(name);
       node = child(node, segment);
     }
     const old = node.routes.get(method);
@@ -847,37 +900,47 @@ export class Router<T> {
 
 /** The node that a pattern's segment leads to from `node`, made if it is new. */
 function child<T>(node: RouteNode<T>, segment: string): RouteNode<T> {
-  const made = { routes: new Map(), children: new Map() };
-  if (segment === "*") node.rest ??= made;
-  if (segment === "*") return node.rest!;
-  if (segment[0] === ":") node.param ??= made;
-  if (segment[0] === ":") return node.param!;
-  if (!node.children.has(segment)) node.children.set(segment, made);
+  if (segment === "*") {
+    node.rest ??= newNode();
+    return node.rest;
+  }
+  if (segment[0] === ":") {
+    node.param ??= newNode();
+    return node.param;
+  }
+  if (!node.children.has(segment)) node.children.set(segment, newNode());
   return node.children.get(segment)!;
+}
+
+function newNode<T>(): RouteNode<T> {
+  return { routes: new Map(), children: new Map() };
 }
 
 /**
  * The route for the segments from `i` on, below `node`. A static segment is tried first, then a
  * :param, then a *: when one leads nowhere, the next is tried.
  */
-function walk<T>(node: RouteNode<T>, i: number, values: string[], search: Search): Found<T> {
+function walk<T>(node: RouteNode<T>, i: number, values: string[], search: Search): Match<T> {
   const segment = search.segments[i];
-  const next = node.children.get(segment);
-  let found: Found<T>;
-  if (i === search.segments.length) found = pick(node, values, search);
-  else if (next !== undefined) found = walk(next, i + 1, values, search);
-  // A :param takes one segment, never an empty one.
-  if (!found && node.param && segment) {
-    found = walk(node.param, i + 1, [...values, segment], search);
+  if (i === search.segments.length) {
+    const here = pick(node, values, search);
+    if (here) return here;
+  } else {
+    const next = node.children.get(segment);
+    const below = next && walk(next, i + 1, values, search);
+    if (below) return below;
+    // A :param takes one segment, never an empty one.
+    const param = node.param && segment !== "" &&
+      walk(node.param, i + 1, [...values, segment], search);
+    if (param) return param;
   }
   // A * takes the rest of the path, however much, even none.
-  const rest = search.segments.slice(i).join("/");
-  if (!found && node.rest) found = pick(node.rest, [...values, rest], search);
-  return found;
+  if (node.rest === undefined) return undefined;
+  return pick(node.rest, [...values, search.segments.slice(i).join("/")], search);
 }
 
 /** The route for the method among those ending at `node`; HEAD may use GET's (RFC 9110 9.3.2). */
-function pick<T>(node: RouteNode<T>, values: string[], search: Search): Found<T> {
+function pick<T>(node: RouteNode<T>, values: string[], search: Search): Match<T> {
   let route = node.routes.get(search.method);
   if (search.method === "HEAD") route ??= node.routes.get("GET");
   // A route for "*" takes any method.
@@ -961,7 +1024,8 @@ function errorResponse(err: unknown): Response {
  * ```
  */
 export class App {
-  #router = new Router<Handler>();
+  // A route's value is its handler, or an app mounted at a prefix.
+  #router = new Router<Handler | { prefix: string; app: App }>();
   #middleware: Middleware[] = [];
 
   /** The answer for a path that no route has; replace it to change the 404 page. */
@@ -1037,16 +1101,23 @@ export class App {
    * Its middleware runs for its own routes only, inside this app's middleware.
    */
   route(prefix: string, app: App): this {
-    // The router checks the characters; a prefix has no :param, no *, and no "/" at its end.
+    // A prefix is fixed segments (the router checks their characters): no :param, no *, no "/"
+    // at its end.
     if (!/^(\/[^/:*]+)+$/.test(prefix)) {
       throw new Error(`Bad prefix "${prefix}": a path of fixed segments, such as "/api/v1"`);
     }
-    return this.all(`${prefix}/*`, (req) => app.#run(req, 0, req.path.slice(prefix.length) || "/"));
+    // A route for any method, whose value is the app: a static route beats it, a * loses to it.
+    this.#router.add("*", `${prefix}/*`, { prefix, app });
+    return this;
   }
 
   /** Answers a request with no socket, as a test would: `await app.request("/users/7")`. */
-  request(input: string | URL, init?: globalThis.RequestInit): Promise<globalThis.Response> {
-    return this.fetch(new globalThis.Request(new URL(input, "http://localhost"), init));
+  async request(input: string | URL, init?: globalThis.RequestInit): Promise<globalThis.Response> {
+    const res = await this.fetch(new globalThis.Request(new URL(input, "http://localhost"), init));
+    // No server is in between to drop a HEAD's body, as each does (RFC 9110 9.3.2): it is dropped.
+    if (init?.method?.toUpperCase() !== "HEAD") return res;
+    await res.body?.cancel();
+    return new globalThis.Response(null, res);
   }
 
   /**
@@ -1068,6 +1139,11 @@ export class App {
       }
       const route = this.#router.match(req.method, path);
       if (route === null) return toResponse(await this.notFound(req), "notFound");
+      // An app mounted here answers the rest of the path, from its own middleware on.
+      if (typeof route.value !== "function") {
+        const { prefix, app } = route.value;
+        return await app.#run(req, 0, path.slice(prefix.length) || "/");
+      }
       req.params = route.params;
       return toResponse(await route.value(req), `The handler for ${req.method} ${req.path}`);
     } catch (err) {
@@ -1075,8 +1151,12 @@ export class App {
       if (req.method === "OPTIONS" && err instanceof HttpError && err.status === 405) {
         return new Response(null, { status: 204, headers: err.headers });
       }
-      // onError may throw too: then the plain answer.
-      return await Promise.resolve(err).then((e) => this.onError(e, req)).catch(errorResponse);
+      try {
+        return toResponse(await this.onError(err, req), "onError");
+      } catch (failed) {
+        // onError threw too: the plain answer.
+        return errorResponse(failed);
+      }
     }
   }
 
@@ -1114,8 +1194,13 @@ async function readWebBody(web: globalThis.Request, max: number): Promise<Uint8A
   const declared = web.headers.get("content-length") ?? "";
   if (Number(declared) > max) throw new HttpError(413);
   try {
-    // Deno.serve holds a body to its declared length, so it is read in one go: that is faster.
-    if (CONTENT_LENGTH.test(declared)) return await web.bytes();
+    // Deno.serve holds a body to its declared length, so it is read in one go, which is faster. A
+    // web Request made by hand may say less than it holds: what came is checked all the same.
+    if (CONTENT_LENGTH.test(declared)) {
+      const bytes = await web.bytes();
+      if (bytes.length > max) throw new HttpError(413);
+      return bytes;
+    }
     const parts: Uint8Array[] = [];
     let size = 0;
     // Leaving the loop at the limit cancels the stream: the rest is never read.
@@ -1216,7 +1301,8 @@ export class Server {
   }
 
   /** Binds the port and starts accepting; resolves with the address bound. */
-  listen(): Promise<Deno.NetAddr> {
+  // deno-lint-ignore require-await -- async, so that a port in use is a rejection, not a throw
+  async listen(): Promise<Deno.NetAddr> {
     const { hostname = "0.0.0.0", reusePort } = this.options;
     const port = this.options.port ?? defaultPort();
     try {
@@ -1230,7 +1316,7 @@ export class Server {
     }
     this.addr = this.#listener.addr;
     this.#accepting = this.#acceptAll(this.#listener);
-    return Promise.resolve(this.addr);
+    return this.#listener.addr;
   }
 
   /**
@@ -1254,7 +1340,8 @@ export class Server {
     }
     const full = this.#connections.size >= this.#limits.maxConnections;
     const done = this.#run(c, full);
-    this.#connections.set(c, done);
+    // (If #run failed before its first wait, it has closed the connection, and forgotten it.)
+    if (!c.closed) this.#connections.set(c, done);
     return done;
   }
 
@@ -1298,15 +1385,15 @@ export class Server {
         why = `over ${this.#limits.maxConnections} connections`;
       }
       // Between requests the connection is idle: it waits for the next one, or for the end. When
-      // the server closes, a request that has already come is answered, and its answer says close.
-      let open = !full;
-      while (open) {
+      // the server closes, the request in progress is answered, and its answer says close.
+      while (!full) {
         if (c.buffered() === 0) {
           c.note?.(`idle, for at most ${this.#limits.idleTimeoutMs} ms`);
-          open = await c.fill(Date.now() + this.#limits.idleTimeoutMs, true);
-          if (!open) why = c.closed ? "idle too long, or the server closing" : "the client closed";
+          const more = await c.fill(Date.now() + this.#limits.idleTimeoutMs, true);
+          if (!more) why = c.closed ? "idle too long, or the server closing" : "the client closed";
+          if (!more) break;
         }
-        if (open) open = await this.#exchange(c);
+        if (!(await this.#exchange(c))) break;
       }
       // The last answer may still wait in the buffer: it goes before the close.
       await c.flush();
@@ -1328,8 +1415,10 @@ export class Server {
     let keepAlive = false;
     try {
       head = await readHead(c, this.#limits);
+      // HTTP/1.1 keeps the connection unless the client says "close"; HTTP/1.0 closes it unless
+      // the client says "keep-alive" (RFC 9112 9.3).
       const connection = head.fields.connection ?? "";
-      keepAlive = head.http10 ? /\bkeep-alive\b/i.test(connection) : !/\bclose\b/i.test(connection);
+      keepAlive = head.http10 ? hasToken(connection, "keep-alive") : !hasToken(connection, "close");
       // The whole body is read before the handler runs; until it has been, the next request's
       // bytes can't be told from it.
       const framed = "content-length" in head.fields || "transfer-encoding" in head.fields;
@@ -1361,25 +1450,35 @@ export class Server {
   }
 
   /**
-   * The handler's answer, or the answer to its throw. A handler that never answers would hold its
-   * client, and the requests behind, for ever: past handlerTimeoutMs, the answer is 503.
+   * The handler's answer. A handler that never answers would hold its client, and the requests
+   * behind, for ever: past handlerTimeoutMs, the answer is 503, and the connection closes.
    */
   async #answer(c: Connection, req: Request): Promise<Response> {
-    // Promise.resolve(req).then(...) turns a handler's throw into a rejection, caught like one.
-    const answer = Promise.resolve(req).then(this.handler).catch(errorResponse);
-    const late = Promise.withResolvers<undefined>();
-    c.late = () => late.resolve(undefined);
+    const answer = this.#call(req);
+    const timeout = Promise.withResolvers<"late">();
+    c.onHandlerTimeout = () => timeout.resolve("late");
     c.deadline = Date.now() + this.#limits.handlerTimeoutMs;
     c.note?.(`the handler runs, for at most ${this.#limits.handlerTimeoutMs} ms`);
-    const res = await Promise.race([answer, late.promise]);
-    c.late = undefined;
+    const res = await Promise.race([answer, timeout.promise]);
+    c.onHandlerTimeout = undefined;
     c.deadline = Infinity;
-    if (res !== undefined) return res;
+    if (res !== "late") return res;
     // A late answer, should it come, is let go.
     answer.then((lost) => cancel(lost.body));
-    const timeout = errorResponse(new HttpError(503, "The handler took too long"));
-    timeout.headers.set("connection", "close");
-    return timeout;
+    const late = errorResponse(new HttpError(503, "The handler took too long"));
+    late.headers.set("connection", "close");
+    return late;
+  }
+
+  /** What the handler answers; if it throws, or gives no Response, the answer to that. */
+  async #call(req: Request): Promise<Response> {
+    try {
+      const res = await this.handler(req);
+      if (res instanceof Response) return res;
+      throw new TypeError(`A server's handler gave ${res}, not a Response: an App's handle does`);
+    } catch (err) {
+      return errorResponse(err);
+    }
   }
 
   /**

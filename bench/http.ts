@@ -15,6 +15,9 @@ const flags = parseArgs({
     rounds: { type: "string", default: "3" },
     warmup: { type: "string", default: "1" }, // seconds of wrk per server before the rounds, not counted
     only: { type: "string" }, // comma-separated workload ids, e.g. "hello,json" or "multicore"
+    // The git revision whose mod.ts also runs, beside today's ("" for none): issue 11's reference.
+    before: { type: "string", default: "95922be" },
+    servers: { type: "string" }, // comma-separated server ids, e.g. "raw,groundwork,before"
   },
 });
 const DURATION = Number(flags.values.duration), ROUNDS = Number(flags.values.rounds);
@@ -62,7 +65,13 @@ function serve(port: number, servers: string): string[] { // `deno serve` wants 
 function reuse(port: number, servers: string): string[] {
   return [...run("groundwork.ts", "--unstable-net")(port, servers), "--reuse-port"];
 }
-const SERVERS: Launcher[] = [
+const BEFORE = flags.values.before;
+/** A server file run on the earlier mod.ts, which snapshot() puts in a folder of its own. */
+function before(file: string): Launcher["args"] {
+  return (port, servers) =>
+    run(file)(port, servers.replace(/bench\/servers$/, "before/bench/servers"));
+}
+const SERVERS_ALL: Launcher[] = [
   { id: "raw", name: "raw Deno.serve", args: run("raw.ts") },
   // The least a server on Deno.listen can do (no checks at all): how far the own Server could ever get.
   { id: "floor", name: "floor: minimal Deno.listen server", args: run("floor.ts") },
@@ -77,7 +86,18 @@ const SERVERS: Launcher[] = [
   },
   { id: "fetch", name: "groundwork on Deno.serve", args: run("groundwork_fetch.ts") },
   { id: "hono", name: "Hono on Deno.serve", args: run("hono.ts") },
+  // The same two groundwork servers on the mod.ts of an earlier revision (--before), side by side.
+  { id: "before", name: `groundwork Server at ${BEFORE}`, args: before("groundwork.ts") },
+  {
+    id: "before-fetch",
+    name: `groundwork on Deno.serve at ${BEFORE}`,
+    args: before("groundwork_fetch.ts"),
+  },
 ];
+const PICKED = flags.values.servers?.split(",");
+const SERVERS = SERVERS_ALL.filter((s) =>
+  (!PICKED || PICKED.includes(s.id)) && (BEFORE !== "" || !s.id.startsWith("before"))
+);
 const MULTICORE: Launcher[] = [
   { id: "serve1", name: "deno serve --parallel, DENO_JOBS=1", args: serve, jobs: "1" },
   { id: "serve2", name: "deno serve --parallel, DENO_JOBS=2", args: serve, jobs: "2" },
@@ -437,6 +457,22 @@ const TARGETS: Target[] = [
     "users",
   ]),
   ...aim(`same, with ${SEMI_SPACE}, peak RSS`, ["tuned", "raw", "rssMiB"], "<= 1.5", ALL),
+  // Issue 11: the study-text rewrite keeps most of the speed of the code it replaced.
+  ...aim(
+    `groundwork Server / itself at ${BEFORE}, req/s`,
+    ["groundwork", "before", "rps"],
+    ">= 0.85",
+    [
+      "hello",
+      "pipeline",
+    ],
+  ),
+  ...aim(
+    `groundwork on Deno.serve / itself at ${BEFORE}, req/s`,
+    ["fetch", "before-fetch", "rps"],
+    ">= 0.95",
+    ALL,
+  ),
 ];
 
 /** The targets this run can judge, each with its measured ratio. */
@@ -500,6 +536,19 @@ async function snapshot(): Promise<
     await crypto.subtle.digest("SHA-256", await Deno.readFile(`${root}/mod.ts`)),
   );
   const sha256 = Array.from(digest.slice(0, 6), (b) => b.toString(16).padStart(2, "0")).join("");
+  if (BEFORE !== "") {
+    // The earlier mod.ts, from git, with the same servers next to it (they import "../../mod.ts").
+    await Deno.mkdir(`${root}/before/bench/servers`, { recursive: true });
+    const show = await new Deno.Command("git", { args: ["-C", HERE, "show", `${BEFORE}:mod.ts`] })
+      .output();
+    if (!show.success) {
+      throw new Error(`git show ${BEFORE}:mod.ts failed: use --before "" to skip it`);
+    }
+    await Deno.writeFile(`${root}/before/mod.ts`, show.stdout);
+    for (const file of ["serve_app.ts", "groundwork.ts", "groundwork_fetch.ts"]) {
+      await Deno.copyFile(`${HERE}servers/${file}`, `${root}/before/bench/servers/${file}`);
+    }
+  }
   return {
     servers: `${root}/bench/servers`,
     sha256,

@@ -842,9 +842,16 @@ const REGISTRY: [number, string][] = [
   [511, "Network Authentication Required"],
 ];
 
-Deno.test("knows the reason phrase of every status code in the IANA registry", () => {
-  for (const [status, phrase] of REGISTRY) {
+Deno.test("knows the reason phrase of every final status code in the IANA registry", () => {
+  // A handler's answer is final (2xx to 5xx): 1xx answers are the server's own, e.g. 100 Continue.
+  for (const [status, phrase] of REGISTRY.filter(([status]) => status >= 200)) {
     assert.equal(new HttpError(status).message, phrase, `${status}`);
+  }
+});
+
+Deno.test("refuses an HttpError whose status is not a final one, at once, where the mistake is", () => {
+  for (const status of [100, 199, 600, 700, 404.5]) {
+    assert.throws(() => new HttpError(status), RangeError, `${status}`);
   }
 });
 

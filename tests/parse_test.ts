@@ -357,16 +357,16 @@ Deno.test("answers Content-Length together with Transfer-Encoding with 400, and 
   }
 });
 
-Deno.test("answers a Transfer-Encoding other than chunked with 501", async () => {
+Deno.test("answers a coding before chunked (gzip, chunked) with 501, and one with chunked not last with 400", async () => {
+  // RFC 9112 6.1: a coding the server does not know, 501. RFC 9112 6.3: chunked not the final coding
+  // means the body's end can't be found, 400 and a close.
   const body = "5\r\nhello\r\n0\r\n\r\n";
-  await assertRefused(
-    `POST / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: gzip\r\n\r\n${body}`,
-    501,
-  );
-  await assertRefused(
-    `POST / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: gzip, chunked\r\n\r\n${body}`,
-    501,
-  );
+  const post = (coding: string) =>
+    `POST / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: ${coding}\r\n\r\n${body}`;
+  await assertRefused(post("gzip, chunked"), 501);
+  for (const coding of ["gzip", "chunked, gzip", "identity", "chunked, identity"]) {
+    await assertRefused(post(coding), 400);
+  }
 });
 
 // ---------------------------------------------------------------- Expect

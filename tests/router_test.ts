@@ -264,3 +264,8 @@ Deno.test("registers 1,000 routes of every kind, and matches each to its own val
   }
   assert.equal(router.match("GET", "/s1000/about"), null);
 });
+
+Deno.test("lets a static segment share its text with a :param's name: /:x/x is a fine pattern", () => {
+  const router = new Router<string>().add("GET", "/:x/x", "x of x");
+  assert.deepEqual(router.match("GET", "/7/x"), { value: "x of x", params: { x: "7" } });
+});

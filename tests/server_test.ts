@@ -2,7 +2,7 @@
 // Each test starts its own server on a free loopback port and closes it, whatever happens.
 import assert from "node:assert/strict";
 import net from "node:net";
-import { App, type Request, Response, Server } from "../mod.ts";
+import { App, type Request, Response, Server, type Socket } from "../mod.ts";
 import {
   capturingStderr,
   Client,
@@ -1124,5 +1124,116 @@ Deno.test("after a 1 MiB body, a head that comes byte by byte is found among the
   } finally {
     client.close();
     await s.close();
+  }
+});
+
+// ---------------------------------------------------------------- found in review
+
+Deno.test("sends a 20 MiB answer whole to a client that reads slowly but steadily, past idleTimeoutMs", async () => {
+  // The deadline is for each write's progress, not for the whole answer: a client that reads is
+  // never cut off, however long the answer takes.
+  const big = new Uint8Array(20 << 20).fill(97);
+  const s = await start(() => new Response(big), { idleTimeoutMs: 300 });
+  const conn = await connect(s.port);
+  try {
+    await writeAll(conn, encoder.encode(get("/", "Connection: close")));
+    const piece = new Uint8Array(256 * 1024);
+    let received = 0;
+    const started = Date.now();
+    while (true) {
+      const n = await within(conn.read(piece), 5000, "the next piece of the answer");
+      if (n === null) break;
+      received += n;
+      await sleep(5); // about 50 MB/s at most: 20 MiB take well over 300 ms
+    }
+    assert.ok(Date.now() - started > 300, "the answer took longer than idleTimeoutMs");
+    assert.ok(received > 20 << 20, `all of it came: ${received} bytes`);
+  } finally {
+    conn.close();
+    await s.close();
+  }
+});
+
+Deno.test("keeps a connection whose Connection field only looks like close: tokens are compared whole", async () => {
+  const s = await start(() => new Response("ok"));
+  try {
+    const requests = get("/one", "Connection: x-close-later") + get("/two");
+    const { responses } = await raw(s.port, requests, { responses: 2 });
+    assert.equal(responses.length, 2);
+    assert.equal(responses[0].headers.get("connection"), null, "kept alive");
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("answers 500 when a bare Server's handler gives something else than a Response, and serves on", async () => {
+  const handler = (
+    req: Request,
+  ) => (req.path === "/bad" ? "text, not a Response" : new Response("ok"));
+  const s = await start(handler as unknown as (req: Request) => Response);
+  try {
+    const logged = await capturingStderr(async () => {
+      const { responses } = await raw(s.port, get("/bad") + get("/good"), { responses: 2 });
+      assert.deepEqual(responses.map((res) => res.status), [500, 200]);
+    });
+    assert.match(logged, /not a Response/);
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("forgets a connection whose socket fails before its first wait: maxConnections is not used up", async () => {
+  const server = new Server(() => new Response("ok"), { maxConnections: 1, log: false });
+  // A socket that fails at once, as a reset one may on some systems.
+  const broken = {
+    remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 1 },
+    setNoDelay() {
+      throw new Error("not connected");
+    },
+    read: () => Promise.resolve(null),
+    write: (bytes: Uint8Array) => Promise.resolve(bytes.length),
+    close() {},
+  } as unknown as Socket;
+  const logged = await capturingStderr(async () => {
+    for (let i = 0; i < 3; i++) await within(server.serve(broken), 2000, "a broken socket's end");
+  });
+  assert.match(logged, /not connected/);
+  const { port } = await server.listen();
+  try {
+    const { responses } = await raw(port, get("/"), { responses: 1 });
+    assert.equal(responses[0]?.status, 200, "not a 503: the broken connections were let go");
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("listen() rejects, with one line that names the port and --port, when the port is in use", async () => {
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const server = new Server(() => new Response("x"), {
+      hostname: "127.0.0.1",
+      port: taken.addr.port,
+    });
+    const listening = server.listen(); // a rejection, not a throw
+    await assert.rejects(listening, (err: Error) => {
+      assert.equal(
+        err.message,
+        `Port ${taken.addr.port} is in use: stop what runs there, or use --port N`,
+      );
+      assert.equal(err.stack, err.message, "no stack trace: the message says all");
+      return true;
+    });
+    // Run as a program, that is all it prints: one line, and no "    at ..." lines.
+    const script = `import { App } from "${new URL("../mod.ts", import.meta.url)}";\n` +
+      `await new App().listen({ hostname: "127.0.0.1", port: ${taken.addr.port} });`;
+    const { code, stderr } = await runCommand(Deno.execPath(), ["eval", script]);
+    assert.notEqual(code, 0);
+    assert.match(
+      stderr,
+      new RegExp(`Port ${taken.addr.port} is in use: stop what runs there, or use --port N`),
+    );
+    assert.doesNotMatch(stderr, /^\s+at /m, stderr);
+  } finally {
+    taken.close();
   }
 });
