@@ -174,7 +174,7 @@ async function apiUser(req: Request, schemes: string[]): Promise<User> {
   const scheme = /^\w+(?= |$)/.exec(header)?.[0] ?? "";
   const credentials = /^\w+ +([\w.~+/-]+=*)$/.exec(header)?.[1];
   const kind = schemes.find((s) => s.toLowerCase() === scheme.toLowerCase()); // scheme names ignore case
-  // A well-formed header of another scheme, e.g. a token sent where a password is wanted: say which is wanted.
+  // A header of another scheme, e.g. a token sent where a password is wanted: say which scheme is wanted.
   if (scheme !== "" && !kind) {
     const wanted = schemes.join(" or ");
     throw unauthorized(

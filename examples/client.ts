@@ -323,8 +323,8 @@ async function main(args: string[]): Promise<number> {
     }
     return 0;
   } catch (err) {
-    // Deno refuses a connection the command line did not allow: say which flag would allow it.
     const where = netPermission(url);
+    // Deno refuses a connection the command line did not allow: say which flag would allow it.
     if (err instanceof Deno.errors.NotCapable) {
       console.error(
         `client.ts: no permission to connect to ${where}: run it with --allow-net=${where}`,
