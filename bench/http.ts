@@ -62,6 +62,9 @@ function serve(port: number, servers: string): string[] { // `deno serve` wants 
     file,
   ];
 }
+function honoArgs(port: number, servers: string): string[] {
+  return run("hono.ts", `--lock=${servers}/../deno.lock`)(port, servers);
+}
 function reuse(port: number, servers: string): string[] {
   return [...run("groundwork.ts", "--unstable-net")(port, servers), "--reuse-port"];
 }
@@ -85,7 +88,9 @@ const SERVERS_ALL: Launcher[] = [
     args: run("groundwork.ts", SEMI_SPACE),
   },
   { id: "fetch", name: "groundwork on Deno.serve", args: run("groundwork_fetch.ts") },
-  { id: "hono", name: "Hono on Deno.serve", args: run("hono.ts") },
+  // Hono's version is pinned by bench/deno.lock, which only this server uses (deno.json turns the lock file off, so
+  // that nothing else needs the npm registry).
+  { id: "hono", name: "Hono on Deno.serve", args: honoArgs },
   // The same two groundwork servers on the mod.ts of an earlier revision (--before), side by side.
   { id: "before", name: `groundwork Server at ${BEFORE}`, args: before("groundwork.ts") },
   {
@@ -515,16 +520,16 @@ function floor(rows: Row[]): string {
 }
 
 /**
- * Copies mod.ts and the servers (with deno.json and deno.lock, so Hono resolves to the same version) to a temporary
- * folder, and returns the servers' folder there. mod.ts may change while the benchmark runs, e.g. an editor saving
- * it, and every workload starts its servers afresh: the copy makes them all measure the same code.
+ * Copies mod.ts and the servers (with deno.json and bench/deno.lock, so Hono resolves to the same version) to a
+ * temporary folder, and returns the servers' folder there. mod.ts may change while the benchmark runs, e.g. an editor
+ * saving it, and every workload starts its servers afresh: the copy makes them all measure the same code.
  */
 async function snapshot(): Promise<
   { servers: string; sha256: string; remove: () => Promise<void> }
 > {
   const root = await Deno.makeTempDir({ prefix: "groundwork-bench-" }), project = `${HERE}..`;
   await Deno.mkdir(`${root}/bench/servers`, { recursive: true });
-  for (const file of ["mod.ts", "deno.json", "deno.lock"]) {
+  for (const file of ["mod.ts", "deno.json", "bench/deno.lock"]) {
     await Deno.copyFile(`${project}/${file}`, `${root}/${file}`).catch(() => {}); // a missing deno.lock is fine
   }
   for await (const entry of Deno.readDir(`${HERE}servers`)) {
@@ -561,7 +566,7 @@ async function environment(sha256: string): Promise<string> {
     new TextDecoder().decode((await new Deno.Command(cmd, { args }).output()).stdout).trim();
   const cpu = /^model name\s*:\s*(.*)$/m.exec(await Deno.readTextFile("/proc/cpuinfo"))?.[1] ??
     "unknown";
-  const lock = await Deno.readTextFile(`${HERE}../deno.lock`).then(JSON.parse).catch(() => ({}));
+  const lock = await Deno.readTextFile(`${HERE}deno.lock`).then(JSON.parse).catch(() => ({}));
   const hono = lock.specifiers?.["npm:hono@4"] ?? "4 (npm:hono@4)";
   const git = await text("git", "-C", HERE, "log", "-1", "--format=%h").catch(() => "?");
   const dirty = await text("git", "-C", HERE, "status", "--porcelain", "../mod.ts").catch(() => "");

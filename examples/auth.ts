@@ -170,11 +170,22 @@ async function apiUser(req: Request, schemes: string[]): Promise<User> {
   if (header === null) {
     throw unauthorized(`Send an Authorization header: ${schemes.join(" or ")}`, schemes);
   }
-  const [, scheme = "", credentials] = /^(\w+) +([\w.~+/-]+=*)$/.exec(header) ?? [];
+  // The field is a scheme and credentials, apart by a space (RFC 9110 11.6.2): "Basic YWRhOmxvdmVsYWNl".
+  const scheme = /^\w+(?= |$)/.exec(header)?.[0] ?? "";
+  const credentials = /^\w+ +([\w.~+/-]+=*)$/.exec(header)?.[1];
   const kind = schemes.find((s) => s.toLowerCase() === scheme.toLowerCase()); // scheme names ignore case
-  if (!kind) {
+  // A header of another scheme, e.g. a token sent where a password is wanted: say which scheme is wanted.
+  if (scheme !== "" && !kind) {
+    const wanted = schemes.join(" or ");
     throw unauthorized(
-      `A malformed Authorization header: expected ${schemes.join(" or ")} and credentials`,
+      `${req.method} ${req.path} takes ${wanted} credentials, not ${scheme}`,
+      schemes,
+    );
+  }
+  if (!kind || credentials === undefined) {
+    const wanted = kind ?? schemes.join(" or ");
+    throw unauthorized(
+      `A malformed Authorization header: expected ${wanted} and credentials`,
       schemes,
     );
   }

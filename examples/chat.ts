@@ -109,45 +109,109 @@ function heartbeat(): void {
   for (const page of pages) send(page, bytes);
 }
 
+// The page: one file, no build step. Each message shows its sender's name in bold and the time it was sent; the
+// messages sent under this page's name sit on the right, in blue, the others on the left. The name is kept in
+// localStorage, so a reload keeps it. A message the server refuses leaves an error line under the list, until the next
+// one goes through.
 const PAGE = `<!doctype html>
 <html lang="en">
 <meta charset="utf-8">
-<meta name="viewport" content="width=device-width">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Chat</title>
 <style>
-  body { font: 16px system-ui; max-width: 40em; margin: 2em auto; padding: 0 1em }
-  #messages { list-style: none; padding: 0; height: 60vh; overflow-y: auto; border: 1px solid #ccc }
-  #messages li { padding: .2em .5em }
-  form { display: flex; gap: .5em } #text { flex: 1 }
+  * { box-sizing: border-box }
+  body { margin: 0; font: 16px/1.4 system-ui, sans-serif; color: #1f2937; background: #f3f4f6 }
+  main { display: flex; flex-direction: column; max-width: 44rem; height: 100vh; height: 100dvh;
+         margin: 0 auto; padding: 1rem }
+  header { display: flex; justify-content: space-between; align-items: baseline; gap: 1rem }
+  h1 { margin: 0 0 .5rem; font-size: 1.5rem }
+  #status { margin: 0; color: #6b7280; font-size: .875rem }
+  #messages { display: flex; flex-direction: column; gap: .5rem; flex: 1; min-height: 0; overflow-y: auto;
+              margin: 0; padding: .75rem; list-style: none; background: white; border: 1px solid #d1d5db;
+              border-radius: .75rem }
+  #messages li { align-self: flex-start; max-width: 80%; padding: .375rem .75rem .5rem;
+                 border-radius: .75rem .75rem .75rem .25rem; background: #e5e7eb; overflow-wrap: anywhere }
+  #messages li.mine { align-self: flex-end; border-radius: .75rem .75rem .25rem .75rem; color: white;
+                      background: #2563eb }
+  .meta { display: flex; gap: .5rem; align-items: baseline; font-size: .8125rem }
+  .name { font-weight: 700 }
+  time { color: #4b5563 }
+  .mine time { color: #dbeafe }
+  .text { margin: .125rem 0 0; white-space: pre-wrap }
+  #error { margin: .5rem 0 0; color: #b91c1c }
+  form { display: flex; flex-wrap: wrap; gap: .5rem; margin-top: .75rem }
+  input, button { min-width: 0; padding: .5rem .75rem; font: inherit; border: 1px solid #9ca3af;
+                  border-radius: .5rem }
+  input:focus-visible, button:focus-visible { outline: 2px solid #93c5fd; outline-offset: 1px }
+  #name { flex: 0 1 10rem }
+  #text { flex: 1 1 12rem }
+  button { color: white; background: #2563eb; border-color: #2563eb; cursor: pointer }
+  /* On a phone the name gets a row of its own, and the text and the button share the next. */
+  @media (max-width: 30rem) { #name { flex-basis: 100% } }
 </style>
-<h1>Chat</h1>
-<p id="status">Connecting…</p>
-<ul id="messages"></ul>
-<form id="send">
-  <input id="name" placeholder="Your name" maxlength="${MAX.name}" required>
-  <input id="text" placeholder="Say something" maxlength="${MAX.text}" required autocomplete="off">
-  <button>Send</button>
-</form>
+<main>
+  <header>
+    <h1>Chat</h1>
+    <p id="status">Connecting…</p>
+  </header>
+  <ul id="messages"></ul>
+  <p id="error" role="alert" hidden></p>
+  <form id="send">
+    <input id="name" placeholder="Your name" maxlength="${MAX.name}" required autocomplete="nickname">
+    <input id="text" placeholder="Say something" maxlength="${MAX.text}" required autocomplete="off">
+    <button>Send</button>
+  </form>
+</main>
 <script type="module">
   const $ = (selector) => document.querySelector(selector);
+  const NAME_KEY = "chat.name";
+  $("#name").value = localStorage.getItem(NAME_KEY) ?? "";
+
+  /** An element with a class and, as text, never as HTML, its content. */
+  function element(tag, className, text) {
+    const made = document.createElement(tag);
+    made.className = className;
+    // textContent, never innerHTML: a message that says "<img src=x onerror=...>" is shown, not run.
+    made.textContent = text;
+    return made;
+  }
+
+  function showError(text) {
+    $("#error").textContent = text;
+    $("#error").hidden = text === "";
+  }
+
   const events = new EventSource("/events");
   events.onopen = () => ($("#status").textContent = "Connected.");
   events.onerror = () => ($("#status").textContent = "Reconnecting…"); // EventSource retries by itself
   events.onmessage = (e) => {
     const { name, text, time } = JSON.parse(e.data);
     const item = document.createElement("li");
-    // textContent, never innerHTML: a message that says "<img src=x onerror=...>" is shown, not run.
-    item.textContent = name + ": " + text;
-    item.title = new Date(time).toLocaleTimeString();
+    // Mine: sent under the name this page goes by (a message has no other owner in this small example).
+    item.className = name === $("#name").value.trim() ? "mine" : "theirs";
+    const when = element("time", "", new Date(time).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
+    when.dateTime = time;
+    const meta = element("div", "meta", "");
+    meta.append(element("span", "name", name), when);
+    item.append(meta, element("p", "text", text));
     $("#messages").append(item);
-    item.scrollIntoView();
+    item.scrollIntoView({ block: "nearest" });
   };
+
   $("#send").onsubmit = async (e) => {
     e.preventDefault();
-    const body = JSON.stringify({ name: $("#name").value, text: $("#text").value });
-    const res = await fetch("/messages", { method: "POST", headers: { "content-type": "application/json" }, body });
-    if (res.ok) $("#text").value = "";
-    else $("#status").textContent = await res.text();
+    const name = $("#name").value.trim();
+    localStorage.setItem(NAME_KEY, name);
+    const body = JSON.stringify({ name, text: $("#text").value });
+    try {
+      const res = await fetch("/messages", { method: "POST", headers: { "content-type": "application/json" }, body });
+      if (!res.ok) return showError(await res.text());
+      showError("");
+      $("#text").value = "";
+      $("#text").focus();
+    } catch {
+      showError("Not sent: the server can't be reached. Try again in a moment.");
+    }
   };
 </script>
 </html>

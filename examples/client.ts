@@ -1,7 +1,9 @@
 // An HTTP/1.1 client on a bare TCP socket: the other side of what mod.ts does, small enough to read in one sitting.
-//   deno run --allow-net=127.0.0.1:8000 examples/client.ts http://127.0.0.1:8000/ /json /hello/Ada
+//   deno run --allow-net=localhost:8000,127.0.0.1:8000 examples/client.ts http://localhost:8000/ /json /hello/Ada
 // The first argument is a URL; any more are paths to ask for on the same connection, kept alive between them. It
-// prints each response's head and body. (For another host or port, allow that one instead.)
+// prints each response's head and body. Deno checks --allow-net against the host as the URL names it: "localhost"
+// and "127.0.0.1" are two names to allow, though they reach the same server. For another host or port, allow that
+// one instead; without the permission, the client says which --allow-net it needs. Plain HTTP only: no TLS.
 // What to look at: `#send`, which writes a request by hand; `#receive`, which reads the status line, the header
 // fields, and a body whose end is marked in one of three ways (RFC 9112 6.3); and `request`, which keeps the
 // connection for the next request, and opens a new one when the server has closed it.
@@ -127,8 +129,12 @@ export class Client {
   /** A client for the server at `url` (http only: this client speaks plain TCP, not TLS). */
   constructor(url: string | URL, readonly options: { timeoutMs?: number } = {}) {
     this.url = new URL(url);
+    if (this.url.protocol === "https:") {
+      throw new TypeError("This client speaks plain HTTP only; use curl or fetch for https");
+    }
     if (this.url.protocol !== "http:") {
-      throw new TypeError(`Only http:// URLs, not ${this.url.protocol}//: no TLS here`);
+      const hint = "write it as http://HOST:PORT/path";
+      throw new TypeError(`Only http:// URLs, not ${JSON.stringify(this.url.href)}: ${hint}`);
     }
   }
 
@@ -279,16 +285,35 @@ export class Client {
   }
 }
 
-// The command line: GET the URL, then each further path, on one connection, printing each response.
-if (import.meta.main) {
-  const [first, ...paths] = Deno.args;
+/** The `--allow-net` value that lets a client connect to `url`'s host and port, as Deno names them. */
+function netPermission(url: URL): string {
+  return `${url.hostname}:${url.port || 80}`;
+}
+
+/**
+ * The command line: GET the URL, then each further path, on one connection, printing each response. What a user can
+ * fix (a bad URL, https, a missing permission, no server there) is one line on stderr, not a stack trace.
+ */
+async function main(args: string[]): Promise<number> {
+  const [first, ...paths] = args;
+  const usage =
+    "Usage: deno run --allow-net=HOST:PORT examples/client.ts http://HOST:PORT/path [/another/path ...]";
   if (!first) {
-    console.error(
-      "Usage: deno run --allow-net=HOST:PORT examples/client.ts http://HOST:PORT/path [/another/path ...]",
-    );
-    Deno.exit(2);
+    console.error(usage);
+    return 2;
   }
-  const url = new URL(first), client = new Client(url);
+  const url = URL.parse(first);
+  if (url === null) {
+    console.error(`client.ts: ${JSON.stringify(first)} is not a URL. ${usage}`);
+    return 2;
+  }
+  let client: Client;
+  try {
+    client = new Client(url);
+  } catch (err) {
+    console.error(`client.ts: ${(err as Error).message}`);
+    return 2;
+  }
   try {
     for (const path of [url.pathname + url.search, ...paths]) {
       const res = await client.request("GET", path);
@@ -296,7 +321,24 @@ if (import.meta.main) {
       console.log(res.head);
       console.log(res.text());
     }
+    return 0;
+  } catch (err) {
+    const where = netPermission(url);
+    // Deno refuses a connection the command line did not allow: say which flag would allow it.
+    if (err instanceof Deno.errors.NotCapable) {
+      console.error(
+        `client.ts: no permission to connect to ${where}: run it with --allow-net=${where}`,
+      );
+      return 1;
+    }
+    if (err instanceof Deno.errors.ConnectionRefused) {
+      console.error(`client.ts: nothing listens at ${where}: start a server there first`);
+      return 1;
+    }
+    throw err;
   } finally {
     client.close();
   }
 }
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -322,7 +322,28 @@ Deno.test("auth example: login form, signed session cookie, roles, bearer and Ba
       });
       assert.equal(bearer.status, 401);
       assert.equal(bearer.headers.get("www-authenticate"), 'Basic realm="auth example"');
+      assert.equal(bearer.body, "POST /api/token takes Basic credentials, not Bearer");
     });
+
+    await t.step(
+      "a scheme that is not taken is named as such, with the ones that are; a malformed header is called that",
+      async () => {
+        const digest = await call(server, "GET", "/api/me", {
+          headers: { authorization: "Digest username=bob" },
+        });
+        assert.equal(digest.status, 401);
+        assert.equal(digest.body, "GET /api/me takes Bearer or Basic credentials, not Digest");
+        assert.equal(
+          digest.headers.get("www-authenticate"),
+          'Bearer realm="auth example", Basic realm="auth example"',
+        );
+        for (const header of ["Bearer", "Bearer two tokens", "bob:builder"]) {
+          const res = await call(server, "GET", "/api/me", { headers: { authorization: header } });
+          assert.equal(res.status, 401, header);
+          assert.match(res.body, /^A malformed Authorization header: expected Bearer/, header);
+        }
+      },
+    );
   } finally {
     await server.stop();
   }

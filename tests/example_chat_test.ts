@@ -1,5 +1,9 @@
 // examples/chat.ts, run as its own process: its event stream read over raw TCP, and its page driven in a real
-// headless Chromium through the DevTools protocol, over Deno's own WebSocket (no npm packages).
+// headless Chromium through the DevTools protocol, over Deno's own WebSocket (no npm packages). The last test looks at
+// the page as a person would, at 1000×700 and at a phone's 390×800, and takes a screenshot at each size; with
+// GROUNDWORK_UPDATE_SCREENSHOTS=1 it writes them to docs/screenshots/ (else to a temporary folder, since the times on
+// the page change with every run):
+//   GROUNDWORK_UPDATE_SCREENSHOTS=1 deno test --allow-all tests/example_chat_test.ts
 import assert from "node:assert/strict";
 import { Client, fetch, get, sleep, within } from "./helpers.ts";
 import { collect, runExample, type Running, stopProcess } from "./run_example.ts";
@@ -269,14 +273,42 @@ class DevTools {
     );
     return within(answered, BROWSER_MS, `Chromium's answer to ${method}`);
   }
-  /** Opens a tab at `url`, with a session that talks to it ("flatten": over this same socket). */
-  async open(url: string): Promise<Tab> {
-    const { targetId } = await this.send<{ targetId: string }>("Target.createTarget", { url });
+  /**
+   * Opens a tab at `url`, with a session that talks to it ("flatten": over this same socket). In a browser context of
+   * its own (`newContext()`), a tab has its own localStorage and cookies, as another person's browser would.
+   */
+  async open(url: string, browserContextId?: string): Promise<Tab> {
+    const { targetId } = await this.send<{ targetId: string }>("Target.createTarget", {
+      url,
+      browserContextId,
+    });
     const { sessionId } = await this.send<{ sessionId: string }>("Target.attachToTarget", {
       targetId,
       flatten: true,
     });
     return { targetId, sessionId };
+  }
+  /** A new browser context: like a private window, it shares no storage with the others. */
+  async newContext(): Promise<string> {
+    const { browserContextId } = await this.send<{ browserContextId: string }>(
+      "Target.createBrowserContext",
+    );
+    return browserContextId;
+  }
+  /** Makes the tab's window `width` × `height` CSS pixels, as a phone's (`mobile`: the viewport meta counts) or not. */
+  async resize(tab: Tab, width: number, height: number, mobile: boolean): Promise<void> {
+    const metrics = { width, height, deviceScaleFactor: 1, mobile };
+    await this.send("Emulation.setDeviceMetricsOverride", metrics, tab.sessionId);
+  }
+  /** The tab as a PNG, brought to the front first: a hidden tab may never paint. */
+  async screenshot(tab: Tab): Promise<Uint8Array> {
+    await this.send("Page.bringToFront", {}, tab.sessionId);
+    const { data } = await this.send<{ data: string }>(
+      "Page.captureScreenshot",
+      { format: "png" },
+      tab.sessionId,
+    );
+    return Uint8Array.fromBase64(data);
   }
   /** Runs `expression` in a page and returns its value (a promise is awaited); a thrown error rejects. */
   async evaluate(tab: Tab, expression: string): Promise<unknown> {
@@ -305,6 +337,10 @@ class DevTools {
     await within(this.#closed, 5000, "the DevTools WebSocket closing");
   }
 }
+
+/** Each message on a page as "name: text", in order. */
+const shown = `[...document.querySelectorAll("#messages li")]
+  .map((li) => li.querySelector(".name").textContent + ": " + li.querySelector(".text").textContent)`;
 
 Deno.test({
   name:
@@ -337,16 +373,15 @@ Deno.test({
       );
       await devtools.waitFor(a, `document.querySelector("#text").value === ""`); // cleared once the POST succeeded
 
-      const shown = `[...document.querySelectorAll("#messages li")].map((li) => li.textContent)`;
       await devtools.waitFor(b, `${shown}.includes(${JSON.stringify(`Alice: ${text}`)})`);
       const li = await devtools.evaluate(
         b,
-        `(() => { const li = document.querySelector("#messages li");
-                  return { text: li.textContent, elements: li.children.length, title: document.title }; })()`,
+        `(() => { const text = document.querySelector("#messages li .text");
+                  return { text: text.textContent, elements: text.children.length, title: document.title }; })()`,
       );
       assert.deepEqual(
         li,
-        { text: `Alice: ${text}`, elements: 0, title: "Chat" },
+        { text, elements: 0, title: "Chat" },
         "shown as text: no <img>, no <b>",
       );
 
@@ -362,6 +397,193 @@ Deno.test({
           await chromium.stop();
         } finally {
           await server.stop();
+        }
+      }
+    }
+  },
+});
+
+// ====================================================== What a person would check, at two sizes ====================
+
+/** Where the screenshots are kept, and the variable that makes a run write them there. */
+const SCREENSHOTS = new URL("../docs/screenshots/", import.meta.url);
+const UPDATE_SCREENSHOTS = "GROUNDWORK_UPDATE_SCREENSHOTS";
+
+/** A PNG's width and height, from its IHDR chunk: bytes 16 to 24, after the signature and the chunk's head. */
+function pngSize(png: Uint8Array): [number, number] {
+  const signature = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+  assert.deepEqual([...png.subarray(0, 8)], signature, "a PNG");
+  const view = new DataView(png.buffer, png.byteOffset, png.byteLength);
+  return [view.getUint32(16), view.getUint32(20)];
+}
+
+/** Types `text` into a page's message box and clicks Send, as a person would. */
+async function say(devtools: DevTools, tab: Tab, text: string): Promise<void> {
+  await devtools.evaluate(
+    tab,
+    `document.querySelector("#text").value = ${JSON.stringify(text)};
+     document.querySelector("#send button").click();`,
+  );
+}
+
+/** How the page at hand measures up: what a reviewer would look at with the window at its current size. */
+const LAYOUT = `(() => {
+  const box = (selector) => document.querySelector(selector).getBoundingClientRect();
+  const items = [...document.querySelectorAll("#messages li")].map((li) => {
+    const rect = li.getBoundingClientRect();
+    const time = li.querySelector("time");
+    return {
+      name: li.querySelector(".name").textContent,
+      mine: li.classList.contains("mine"),
+      left: rect.left,
+      right: rect.right,
+      background: getComputedStyle(li).backgroundColor,
+      nameWeight: Number(getComputedStyle(li.querySelector(".name")).fontWeight),
+      time: time?.textContent ?? "",
+      timeShown: time !== null && time.getBoundingClientRect().height > 0,
+    };
+  });
+  return {
+    overflow: document.documentElement.scrollWidth - innerWidth,
+    messages: { left: box("#messages").left, right: box("#messages").right },
+    form: { left: box("#send").left, right: box("#send").right },
+    items,
+  };
+})()`;
+
+type Layout = {
+  overflow: number;
+  messages: { left: number; right: number };
+  form: { left: number; right: number };
+  items: {
+    name: string;
+    mine: boolean;
+    left: number;
+    right: number;
+    background: string;
+    nameWeight: number;
+    time: string;
+    timeShown: boolean;
+  }[];
+};
+
+/** Asserts what a person would see at once: nothing to scroll sideways, the form within the box, names and times. */
+function assertLooksRight(layout: Layout, size: string): void {
+  assert.ok(layout.overflow <= 0, `${size}: the page scrolls ${layout.overflow} px sideways`);
+  assert.ok(
+    layout.form.left >= layout.messages.left && layout.form.right <= layout.messages.right,
+    `${size}: the form (${JSON.stringify(layout.form)}) is wider than the messages (${
+      JSON.stringify(layout.messages)
+    })`,
+  );
+  for (const item of layout.items) {
+    assert.ok(item.nameWeight >= 600, `${size}: ${item.name}'s name is not bold`);
+    assert.ok(item.timeShown && /\d/.test(item.time), `${size}: no time on ${item.name}'s message`);
+  }
+}
+
+/** Asserts that a page tells `me`'s messages from the others': another class, colour and side of the box. */
+function assertMineApart(layout: Layout, me: string): void {
+  const mine = layout.items.filter((item) => item.name === me);
+  const theirs = layout.items.filter((item) => item.name !== me);
+  assert.ok(mine.length > 0 && theirs.length > 0, "messages from both people");
+  assert.ok(mine.every((item) => item.mine), `${me}'s own messages have the class "mine"`);
+  assert.ok(theirs.every((item) => !item.mine), "the others' do not");
+  for (const own of mine) {
+    for (const other of theirs) {
+      assert.notEqual(own.background, other.background, "mine have another colour");
+      assert.ok(own.right > other.right && own.left > other.left, "mine sit on the right");
+    }
+  }
+}
+
+Deno.test({
+  name:
+    "chat example: in a real browser, at 1000×700 and 390×800, names are bold, times shown, my messages apart, no sideways scroll, the error cleared, the name kept",
+  ignore: !chromiumInstalled,
+  async fn() {
+    const server = await startChat();
+    const chromium = await launchChromium().catch(async (err) => {
+      await server.stop();
+      throw err;
+    });
+    const devtools = await DevTools.connect(chromium.url).catch(async (err) => {
+      await Promise.all([server.stop(), chromium.stop()]);
+      throw err;
+    });
+    // Saved for docs/ only when asked: the times on the page change with every run.
+    const update = Deno.env.get(UPDATE_SCREENSHOTS) === "1";
+    const folder = update ? SCREENSHOTS : new URL(`file://${await Deno.makeTempDir()}/`);
+    if (update) await Deno.mkdir(SCREENSHOTS, { recursive: true });
+    try {
+      // Ada and Grace, each in a browser context of her own: their names are kept apart in localStorage.
+      const ada = await devtools.open(`${server.url}/`);
+      const grace = await devtools.open(`${server.url}/`, await devtools.newContext());
+      await devtools.resize(ada, 1000, 700, false);
+      const connected = `document.querySelector("#status")?.textContent === "Connected."`;
+      await devtools.waitFor(ada, connected);
+      await devtools.waitFor(grace, connected);
+      await devtools.evaluate(ada, `document.querySelector("#name").value = "Ada"`);
+      await devtools.evaluate(grace, `document.querySelector("#name").value = "Grace"`);
+
+      const conversation: [Tab, string][] = [
+        [ada, "Morning! Did the tests pass last night?"],
+        [grace, "All green, three runs in a row."],
+        [ada, "Then I'll tag the release. Anything left on the chat page?"],
+        [grace, "Only the screenshots. They are in docs/screenshots now, at both sizes."],
+      ];
+      for (const [tab, text] of conversation) {
+        await say(devtools, tab, text);
+        const count = conversation.findIndex((line) => line[1] === text) + 1;
+        await devtools.waitFor(
+          ada,
+          `document.querySelectorAll("#messages li").length === ${count}`,
+        );
+      }
+
+      // A text of spaces only is refused by the server: the page says why, until a message goes through.
+      const error = `document.querySelector("#error")`;
+      await say(devtools, ada, "   ");
+      await devtools.waitFor(
+        ada,
+        `!${error}.hidden && ${error}.textContent.includes("Send a text")`,
+      );
+      await say(devtools, ada, "Great, shipping it.");
+      await devtools.waitFor(grace, `${shown}.includes("Ada: Great, shipping it.")`);
+      await devtools.waitFor(ada, `${error}.hidden && ${error}.textContent === ""`);
+
+      const wide = await devtools.evaluate(ada, LAYOUT) as Layout;
+      assertLooksRight(wide, "1000×700");
+      assertMineApart(wide, "Ada");
+      assertMineApart(await devtools.evaluate(grace, LAYOUT) as Layout, "Grace");
+      const widePng = await devtools.screenshot(ada);
+      assert.deepEqual(pngSize(widePng), [1000, 700]);
+      await Deno.writeFile(new URL("chat-1000x700.png", folder), widePng);
+
+      await devtools.resize(ada, 390, 800, true);
+      await devtools.waitFor(ada, `innerWidth === 390`);
+      const narrow = await devtools.evaluate(ada, LAYOUT) as Layout;
+      assertLooksRight(narrow, "390×800");
+      assertMineApart(narrow, "Ada");
+      const narrowPng = await devtools.screenshot(ada);
+      assert.deepEqual(pngSize(narrowPng), [390, 800]);
+      await Deno.writeFile(new URL("chat-390x800.png", folder), narrowPng);
+
+      // A reload keeps the name, and the history that comes back shows Ada's messages as hers.
+      await devtools.evaluate(ada, `window.beforeReload = true; location.reload()`);
+      await devtools.waitFor(ada, `window.beforeReload === undefined && ${connected}`);
+      await devtools.waitFor(ada, `document.querySelectorAll("#messages li").length === 5`);
+      assert.equal(await devtools.evaluate(ada, `document.querySelector("#name").value`), "Ada");
+      assertMineApart(await devtools.evaluate(ada, LAYOUT) as Layout, "Ada");
+    } finally { // each step runs, even when the one before it failed
+      try {
+        await devtools.close();
+      } finally {
+        try {
+          await chromium.stop();
+        } finally {
+          await server.stop();
+          if (!update) await Deno.remove(folder, { recursive: true });
         }
       }
     }

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { App, Response } from "../mod.ts";
 import { Client, type ClientResponse } from "../examples/client.ts";
 import { fetch, sleep, start, within } from "./helpers.ts";
-import { ROOT, runCommand, runExample } from "./run_example.ts";
+import { freePort, ROOT, runCommand, runExample } from "./run_example.ts";
 
 const hello = (port: number) => [`--allow-net=0.0.0.0:${port}`];
 
@@ -230,4 +230,71 @@ Deno.test("client example: the command line prints each response's head and body
   } finally {
     await server.stop();
   }
+});
+
+/** Runs `deno run <permissions> examples/client.ts <args>` to its end, from the project's root. */
+function runClient(permissions: string[], ...args: string[]) {
+  return runCommand(Deno.execPath(), ["run", ...permissions, "examples/client.ts", ...args], {
+    cwd: ROOT,
+  });
+}
+
+/** Asserts that `stderr` is one line, with no stack trace under it. */
+function assertOneLine(stderr: string, pattern: RegExp): void {
+  const lines = stderr.trimEnd().split("\n");
+  assert.equal(lines.length, 1, `one line, not:\n${stderr}`);
+  assert.match(lines[0], pattern);
+}
+
+Deno.test("client example: on the URL hello.ts prints, the header's command works, and a missing permission is a one-line hint", async () => {
+  const server = await runExample("examples/hello.ts", hello);
+  try {
+    assert.match(server.stderr(), new RegExp(`Listening on http://localhost:${server.port}/`));
+    const url = `http://localhost:${server.port}/`;
+    // The header's command: both names of this machine allowed, since Deno checks the name as the URL gives it.
+    const allowed = [`--allow-net=localhost:${server.port},127.0.0.1:${server.port}`];
+    const ok = await runClient(allowed, url);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\nHello, World!\n$/);
+
+    const refused = await runClient([`--allow-net=127.0.0.1:${server.port}`], url);
+    assert.equal(refused.code, 1);
+    assertOneLine(
+      refused.stderr,
+      new RegExp(
+        `^client\\.ts: no permission to connect to localhost:${server.port}: run it with ` +
+          `--allow-net=localhost:${server.port}$`,
+      ),
+    );
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("client example: an https:// URL is a one-line message, not a stack trace", async () => {
+  const { code, stderr } = await runClient(["--allow-net=127.0.0.1"], "https://127.0.0.1:1/");
+  assert.equal(code, 2);
+  assertOneLine(
+    stderr,
+    /^client\.ts: This client speaks plain HTTP only; use curl or fetch for https$/,
+  );
+});
+
+Deno.test("client example: a URL where nothing listens, or no URL at all, is a one-line message too", async () => {
+  const port = freePort();
+  const refused = await runClient([`--allow-net=127.0.0.1:${port}`], `http://127.0.0.1:${port}/`);
+  assert.equal(refused.code, 1);
+  assertOneLine(
+    refused.stderr,
+    new RegExp(`^client\\.ts: nothing listens at 127\\.0\\.0\\.1:${port}: `),
+  );
+  const notUrl = await runClient([], "localhost:8000");
+  assert.equal(notUrl.code, 2);
+  assertOneLine(
+    notUrl.stderr,
+    /^client\.ts: Only http:\/\/ URLs, not "localhost:8000": write it as http:\/\/HOST/,
+  );
+  const none = await runClient([]);
+  assert.equal(none.code, 2);
+  assertOneLine(none.stderr, /^Usage: /);
 });

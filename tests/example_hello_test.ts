@@ -2,7 +2,15 @@
 // and `deno serve --parallel` on Deno's. Both must give the same answers.
 import assert from "node:assert/strict";
 import { fetch, sleep, within } from "./helpers.ts";
-import { collect, freePort, GRACE_MS, ROOT, runExample, stopProcess } from "./run_example.ts";
+import {
+  collect,
+  freePort,
+  GRACE_MS,
+  ROOT,
+  runCommand,
+  runExample,
+  stopProcess,
+} from "./run_example.ts";
 
 /** What the hello app answers, by path. */
 const ANSWERS: [path: string, type: string, body: string][] = [
@@ -88,4 +96,59 @@ Deno.test("`deno serve --parallel --port N examples/serve.ts` gives the same ans
     }
     await within(stderr.ended, 5000, "the end of deno serve's stderr");
   }
+});
+
+/** Starts hello.ts with `permissions` and `args`, and $PORT and GROUNDWORK_TRACE=1 in its environment. */
+function spawnHello(port: number, permissions: string[], args: string[] = []) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...permissions, "examples/hello.ts", ...args],
+    cwd: ROOT,
+    env: { PORT: String(port), GROUNDWORK_TRACE: "1" },
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  return { child, stderr: collect(child.stderr) };
+}
+
+/** GETs /hello/Ada from the hello.ts at `port`, once it serves, and gives what it printed meanwhile. */
+async function helloAda(
+  port: number,
+  hello: ReturnType<typeof spawnHello>,
+): Promise<string> {
+  try {
+    await waitUntilServing(`http://127.0.0.1:${port}/`, 15_000, hello.child.status);
+    const res = await fetch(`http://127.0.0.1:${port}/hello/Ada`);
+    assert.equal(await res.text(), "Hello, Ada!");
+    return hello.stderr.text();
+  } finally {
+    await stopProcess(hello.child, "hello.ts", { printed: hello.stderr.text });
+    await within(hello.stderr.ended, 5000, "the end of hello.ts's stderr");
+  }
+}
+
+Deno.test("hello.ts reads $PORT and GROUNDWORK_TRACE only with --allow-env: without it, both are ignored", async () => {
+  const port = freePort();
+  const net = `--allow-net=0.0.0.0:${port}`;
+  const env = { PORT: String(port), GROUNDWORK_TRACE: "1" };
+
+  // Without --allow-env, $PORT is never read: the server goes for 8000, which --allow-net does not allow it.
+  const args = ["run", net, "examples/hello.ts"];
+  const ignored = await runCommand(Deno.execPath(), args, { cwd: ROOT, env });
+  assert.equal(ignored.code, 1);
+  assert.match(ignored.stderr, /Requires net access to "0\.0\.0\.0:8000"/);
+
+  // Nor is GROUNDWORK_TRACE: on --port, the server answers, and prints its access log only.
+  const untraced = await helloAda(port, spawnHello(port, [net], ["--port", String(port)]));
+  assert.match(untraced, /GET \/hello\/Ada 200 /);
+  assert.doesNotMatch(untraced, /\\r\\n/, "no head printed");
+
+  // With it, the server listens on $PORT and prints each head as it is on the wire. (Another port: no wait for the
+  // last one to be free again.)
+  const other = freePort();
+  const allowed = [`--allow-net=0.0.0.0:${other}`, "--allow-env=PORT,GROUNDWORK_TRACE"];
+  const traced = await helloAda(other, spawnHello(other, allowed));
+  assert.match(traced, new RegExp(`Listening on http://localhost:${other}/`));
+  assert.match(traced, /GET \/hello\/Ada HTTP\/1\.1\\r\\n\n/, "the request head, CRLFs shown");
+  assert.match(traced, /HTTP\/1\.1 200 OK\\r\\n\n/, "the response head, CRLFs shown");
 });

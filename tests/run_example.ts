@@ -144,20 +144,22 @@ export async function exitWithin(
 export type Finished = { code: number; success: boolean; stdout: string; stderr: string };
 
 /**
- * Runs `command` with `args` to its end, stdin closed, and returns what it printed, like Deno.Command's output().
+ * Runs `command` with `args` to its end, stdin closed (and `env` added to the environment), and returns what it
+ * printed, like Deno.Command's output().
  * If it has not finished within `timeoutMs` (COMMAND_MS unless given), it is stopped, and this throws an error that
  * names the command, the wait, and what it had printed.
  */
 export async function runCommand(
   command: string,
   args: string[],
-  options: { cwd?: string; timeoutMs?: number } = {},
+  options: { cwd?: string; timeoutMs?: number; env?: Record<string, string> } = {},
 ): Promise<Finished> {
   const timeoutMs = options.timeoutMs ?? COMMAND_MS;
   const name = [command === Deno.execPath() ? "deno" : command, ...args].join(" ");
   const child = new Deno.Command(command, {
     args,
     cwd: options.cwd,
+    env: options.env,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
