@@ -11,7 +11,7 @@
  *
  * @example A whole app
  * ```ts
- * import { App } from "./mod.ts";
+ * import { App } from "@groundwork/groundwork";
  *
  * const app = new App()
  *   .get("/", () => "Hello, World!")
@@ -57,7 +57,7 @@ for (const phrase of REASON_PHRASES.split(/\s*[|\n]\s*/)) {
  *
  * @example
  * ```ts
- * import { HttpError } from "./mod.ts";
+ * import { HttpError } from "@groundwork/groundwork";
  *
  * const missing = new HttpError(404, "No task 7");
  * const slowDown = new HttpError(429, undefined, { headers: { "retry-after": "60" } });
@@ -91,7 +91,7 @@ export class HttpError extends Error {
  *
  * @example
  * ```ts
- * import { LIMITS } from "./mod.ts";
+ * import { LIMITS } from "@groundwork/groundwork";
  *
  * console.log(LIMITS.maxBodyBytes); // 1048576
  * // await app.listen({ maxBodyBytes: 10_000_000 });
@@ -120,7 +120,17 @@ export const LIMITS = {
   maxConnections: 10_000,
 };
 
-/** The limits a server works with, as in {@linkcode LIMITS}. */
+/**
+ * The limits a server works with, as in {@linkcode LIMITS}.
+ *
+ * @example
+ * ```ts
+ * import { LIMITS, type Limits } from "@groundwork/groundwork";
+ *
+ * const strict: Limits = { ...LIMITS, maxBodyBytes: 64 * 1024, handlerTimeoutMs: 5_000 };
+ * console.log(strict.maxBodyBytes); // 65536
+ * ```
+ */
 export type Limits = typeof LIMITS;
 
 // A token (RFC 9110 5.6.2): letters, digits and !#$%&'*+-.^_`|~. Methods, field names and chunk
@@ -165,7 +175,38 @@ const LF = 10;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** What a connection needs of its socket: a TCP one, or an in-memory one for a demo or a test. */
+/**
+ * What a connection needs of its socket: a TCP one, or an in-memory one for a demo or a test.
+ *
+ * @example A socket that gives one request, then its end, and keeps what the server writes
+ * ```ts
+ * import { Response, Server, type Socket } from "@groundwork/groundwork";
+ *
+ * const head = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+ * const request = new TextEncoder().encode(head);
+ * const written: string[] = [];
+ * let given = false;
+ * const socket: Socket = {
+ *   remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 1 },
+ *   read(buffer) {
+ *     if (given) return Promise.resolve(null);
+ *     given = true;
+ *     buffer.set(request);
+ *     return Promise.resolve(request.length);
+ *   },
+ *   write(bytes) {
+ *     written.push(new TextDecoder().decode(bytes));
+ *     return Promise.resolve(bytes.length);
+ *   },
+ *   close() {},
+ *   setNoDelay() {},
+ * };
+ * const server = new Server(() => new Response("hi"), { log: false });
+ * await server.serve(socket);
+ * console.log(written.join("").split("\r\n")[0]); // "HTTP/1.1 200 OK"
+ * await server.close();
+ * ```
+ */
 export type Socket = Pick<Deno.TcpConn, "read" | "write" | "close" | "setNoDelay" | "remoteAddr">;
 
 /**
@@ -495,7 +536,19 @@ function expectContinue(c: Connection, head: Head): void {
   if (/^100-continue$/i.test(expect) && !head.http10) c.write("HTTP/1.1 100 Continue\r\n\r\n");
 }
 
-/** How to make a {@linkcode Request}: its header fields, its body, the client's address. */
+/**
+ * How to make a {@linkcode Request}: its header fields, its body, the client's address.
+ *
+ * @example
+ * ```ts
+ * import { Request, type RequestInit } from "@groundwork/groundwork";
+ *
+ * const body = new TextEncoder().encode('{"name":"Ada"}');
+ * const init: RequestInit = { headers: { "content-type": "application/json" }, body };
+ * const req = new Request("POST", "http://localhost/users", { ...init, remoteAddr: "192.0.2.7" });
+ * console.log(await req.json(), req.remoteAddr); // { name: "Ada" } "192.0.2.7"
+ * ```
+ */
 export type RequestInit = {
   /** The header fields, e.g. `{ accept: "text/html" }`. */
   headers?: HeadersInit;
@@ -510,7 +563,7 @@ export type RequestInit = {
  *
  * @example
  * ```ts
- * import { Request } from "./mod.ts";
+ * import { Request } from "@groundwork/groundwork";
  *
  * const req = new Request("GET", "http://localhost/users/42?tab=posts");
  * console.log(req.path, req.query.get("tab")); // "/users/42" "posts"
@@ -589,10 +642,32 @@ export class Request<P = Record<string, string>> {
 const TEXT = "text/plain; charset=utf-8";
 const BYTES = "application/octet-stream";
 
-/** A response body: text, bytes, a stream (sent as it comes), or none. */
+/**
+ * A response body: text, bytes, a stream (sent as it comes), or none.
+ *
+ * @example
+ * ```ts
+ * import { type Body, Response } from "@groundwork/groundwork";
+ *
+ * const chunk = new TextEncoder().encode("a chunk");
+ * const bodies: Body[] = ["text", new Uint8Array([1, 2, 3]), ReadableStream.from([chunk]), null];
+ * for (const body of bodies) console.log(new Response(body).headers.get("content-type"));
+ * ```
+ */
 export type Body = string | Uint8Array | ReadableStream<Uint8Array> | null;
 
-/** The status and header fields of a {@linkcode Response}. */
+/**
+ * The status and header fields of a {@linkcode Response}.
+ *
+ * @example
+ * ```ts
+ * import { Response, type ResponseInit } from "@groundwork/groundwork";
+ *
+ * const created: ResponseInit = { status: 201, headers: { location: "/tasks/7" } };
+ * const res = Response.json({ id: 7 }, created);
+ * console.log(res.status, res.headers.get("location")); // 201 "/tasks/7"
+ * ```
+ */
 export type ResponseInit = { status?: number; headers?: HeadersInit };
 
 /**
@@ -600,7 +675,7 @@ export type ResponseInit = { status?: number; headers?: HeadersInit };
  *
  * @example
  * ```ts
- * import { Response } from "./mod.ts";
+ * import { Response } from "@groundwork/groundwork";
  *
  * const created = Response.json({ id: 7 }, { status: 201 });
  * created.headers.append("set-cookie", "seen=1; Path=/");
@@ -808,7 +883,7 @@ function showCRLF(head: string): string {
  *
  * @example
  * ```ts
- * import type { Params } from "./mod.ts";
+ * import type { Params } from "@groundwork/groundwork";
  *
  * const params: Params<"/users/:id/files/*"> = { id: "7", "*": "a/b.txt" };
  * ```
@@ -844,7 +919,7 @@ const SEGMENT = /^(:[A-Za-z_]\w*|\*|(?!:)[\w\-.~!$&'()+,;=:@]*)$/;
  *
  * @example
  * ```ts
- * import { Router } from "./mod.ts";
+ * import { Router } from "@groundwork/groundwork";
  *
  * const router = new Router<string>().add("GET", "/users/:id", "a user");
  * console.log(router.match("GET", "/users/7")); // { value: "a user", params: { id: "7" } }
@@ -968,13 +1043,52 @@ function decode(names: string[], values: string[]): Record<string, string> {
 /**
  * What a handler may return: a Response (groundwork's, or the web's); text; bytes or a stream;
  * null for 204 No Content; anything else goes as JSON.
+ *
+ * @example
+ * ```ts
+ * import { App, type Result } from "@groundwork/groundwork";
+ *
+ * const tasks = new Map([["7", { id: 7, title: "Write the tests" }]]);
+ * function taskOrNothing(id: string): Result {
+ *   return tasks.get(id) ?? null; // JSON, or 204
+ * }
+ * const app = new App().get("/tasks/:id", (req) => taskOrNothing(req.params.id));
+ * console.log((await app.request("/tasks/8")).status); // 204
+ * ```
  */
 export type Result = Response | globalThis.Response | Body | object | number | boolean;
 
-/** A route handler, e.g. `(req) => ({ id: req.params.id })`. */
+/**
+ * A route handler, e.g. `(req) => ({ id: req.params.id })`.
+ *
+ * @example
+ * ```ts
+ * import { App, type Handler } from "@groundwork/groundwork";
+ *
+ * const hello: Handler<{ name: string }> = (req) => `Hello, ${req.params.name}!`;
+ * const app = new App().get("/hello/:name", hello);
+ * console.log(await (await app.request("/hello/Ada")).text()); // "Hello, Ada!"
+ * ```
+ */
 export type Handler<P = Record<string, string>> = (req: Request<P>) => Result | Promise<Result>;
 
-/** Middleware: it wraps the rest of the chain, which `next()` runs and gives back as a Response. */
+/**
+ * Middleware: it wraps the rest of the chain, which `next()` runs and gives back as a Response.
+ *
+ * @example
+ * ```ts
+ * import { App, type Middleware } from "@groundwork/groundwork";
+ *
+ * const timing: Middleware = async (_req, next) => {
+ *   const started = performance.now();
+ *   const res = await next(); // a 404 or a 500 comes back here too
+ *   res.headers.set("server-timing", `app;dur=${performance.now() - started}`);
+ *   return res;
+ * };
+ * const app = new App().use(timing);
+ * console.log((await app.request("/nothing")).headers.has("server-timing")); // true
+ * ```
+ */
 export type Middleware = (req: Request, next: () => Promise<Response>) => Result | Promise<Result>;
 
 /** What a handler, a middleware or `notFound` returned, as a Response. */
@@ -1009,7 +1123,7 @@ function errorResponse(err: unknown): Response {
  *
  * @example
  * ```ts
- * import { App, Request } from "./mod.ts";
+ * import { App, Request } from "@groundwork/groundwork";
  *
  * const app = new App()
  *   .use(async (req, next) => {
@@ -1233,7 +1347,17 @@ function toWeb(res: Response): globalThis.Response {
 // 6. Server
 // ================================================================================================
 
-/** Where a {@linkcode Server} listens, what it prints, and any {@linkcode LIMITS} to change. */
+/**
+ * Where a {@linkcode Server} listens, what it prints, and any {@linkcode LIMITS} to change.
+ *
+ * @example
+ * ```ts
+ * import type { ServerOptions } from "@groundwork/groundwork";
+ *
+ * const options: ServerOptions = { port: 8080, hostname: "127.0.0.1", maxBodyBytes: 10_000_000 };
+ * // await app.listen(options);
+ * ```
+ */
 export type ServerOptions = Partial<Limits> & {
   /** The port; 0 picks a free one. By default `--port N` on the command line, or $PORT, or 8000. */
   port?: number;
@@ -1268,9 +1392,10 @@ const GONE =
  *
  * @example
  * ```ts
- * import { Response, Server } from "./mod.ts";
+ * import { Response, Server } from "@groundwork/groundwork";
  *
- * const server = new Server(() => new Response("hi"), { port: 0, log: false });
+ * const options = { port: 0, hostname: "127.0.0.1", log: false };
+ * const server = new Server(() => new Response("hi"), options);
  * const { port } = await server.listen();
  * console.log(await (await fetch(`http://127.0.0.1:${port}/`)).text()); // "hi"
  * await server.close();
