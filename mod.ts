@@ -106,9 +106,9 @@ export const LIMITS = {
   maxHeaderCount: 100,
   /** A request body's bytes; more: 413 Content Too Large, and the connection closes. */
   maxBodyBytes: 1024 * 1024,
-  /** How long a head may take, once its first bytes are in; longer: the connection closes. */
+  /** How long a head may take, once its first bytes are in; longer: 408, and a close. */
   headersTimeoutMs: 10_000,
-  /** How long a body may take, from the end of its head; longer: the connection closes (a 408). */
+  /** How long a body may take, from the end of its head; longer: 408, and a close. */
   bodyTimeoutMs: 30_000,
   /** How long a connection may sit idle between requests, or a write stall; then: a close. */
   idleTimeoutMs: 5_000,
@@ -176,7 +176,8 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /**
- * What a connection needs of its socket: a TCP one, or an in-memory one for a demo or a test.
+ * What a connection needs of its socket: a TCP one, or an in-memory one for a demo or a test. Once
+ * `close()` has been called, a read still waiting must end: with null, or by throwing.
  *
  * @example A socket that gives one request, then its end, and keeps what the server writes
  * ```ts
@@ -231,6 +232,9 @@ class Connection {
   stream?: ReadableStreamDefaultReader<Uint8Array>;
   /** While a handler runs: ends the wait for it. The sweeper calls it past the deadline. */
   onHandlerTimeout?: () => void;
+  // While a read in the middle of a request waits, and what ends that wait when it is too slow.
+  #reading = false;
+  #tooSlow = Promise.withResolvers<"too slow">();
   // The bytes read and not yet parsed: #buffer from index #start up to, not including, #end.
   #buffer = new Uint8Array(SMALL_BUFFER_BYTES);
   #start = 0;
@@ -256,13 +260,19 @@ class Connection {
     this.idle = idle;
     let count: number | null = null;
     try {
-      count = await this.socket.read(this.#buffer.subarray(this.#end));
+      const read = this.socket.read(this.#buffer.subarray(this.#end));
+      // In the middle of a request, a client too slow is told so: the sweeper ends the wait, and
+      // the answer is 408 (RFC 9110 15.5.9). Between requests, it just closes the socket.
+      this.#reading = !idle;
+      const result = idle ? await read : await Promise.race([read, this.#tooSlow.promise]);
+      if (result === "too slow") throw new HttpError(408, "The request took too long");
+      count = result;
     } catch (err) {
-      // The read failed by itself (the client reset the connection): that goes up.
-      if (!this.closed) throw err;
-      // Else the sweeper closed the socket: the client was too slow. Between requests, that ends
-      // the connection quietly; in the middle of one, it is a 408 for the log.
-      if (!idle) throw new HttpError(408, "The request took too long");
+      // A read that failed by itself (the client reset the connection) goes up, and so does a
+      // 408. A read under a socket that we closed (while idle, or the server closing) is the end.
+      if (!this.closed || err instanceof HttpError) throw err;
+    } finally {
+      this.#reading = false;
     }
     this.deadline = Infinity;
     this.idle = false;
@@ -359,9 +369,13 @@ class Connection {
     if (this.#owed.length > MAX_KEPT_BUFFER_BYTES) this.#owed = new Uint8Array(SMALL_BUFFER_BYTES);
   }
 
-  /** Past the deadline: a handler's wait ends (its answer: 503), or a slow client is cut off. */
+  /**
+   * Past the deadline: a handler's wait ends (its answer: 503), a request too slow to come ends
+   * (408), or a client that sits idle or won't read is cut off.
+   */
   expire(): void {
     if (this.onHandlerTimeout !== undefined) this.onHandlerTimeout();
+    else if (this.#reading) this.#tooSlow.resolve("too slow");
     else this.close();
   }
 
@@ -482,7 +496,7 @@ async function readBody(c: Connection, head: Head, limits: Limits): Promise<Uint
     // A length over the limit is refused before a byte of the body is read.
     if (Number(values[0]) > max) throw new HttpError(413);
     expectContinue(c, head);
-    c.note?.(`reading a body of ${values[0]} bytes (Content-Length)`);
+    c.note?.(`reading a body of ${values[0]} bytes, for at most ${limits.bodyTimeoutMs} ms`);
     return await c.bytes(Number(values[0]), deadline);
   }
   // Both at once is how request smuggling starts: two servers on the way may each believe one,
@@ -824,6 +838,7 @@ async function sendStream(
   let sent = 0;
   // The reader is kept on the connection, so that a closing server can end the stream.
   c.stream = body.getReader();
+  c.note?.("the body streams, each piece as it comes");
   try {
     await c.flush();
     let next = await c.stream.read();
@@ -850,6 +865,7 @@ async function sendStream(
   }
   // The last chunk is empty, with no trailer fields.
   if (chunked) c.write("0\r\n\r\n");
+  c.note?.(`the stream ended, after ${sent} bytes`);
   // A stream shorter than it said leaves the client waiting for the rest: only a close ends that.
   const short = declared !== undefined && sent < declared;
   return { bytes: sent, keepAlive: keepAlive && !short };
@@ -1446,7 +1462,8 @@ export class Server {
 
   /**
    * Serves one connection that is already open, as `listen()` does each one it accepts: for a
-   * socket of another kind, e.g. an in-memory pair in a demo. It resolves once it is closed.
+   * socket of another kind, e.g. an in-memory pair in a demo. It resolves once it is closed. Call
+   * `close()` when done, as after `listen()`: it stops the timer that the first connection starts.
    */
   serve(socket: Socket): Promise<void> {
     // One timer checks every connection's deadline: a timer for each read and write would cost
@@ -1515,11 +1532,12 @@ export class Server {
         if (c.buffered() === 0) {
           c.note?.(`idle, for at most ${this.#limits.idleTimeoutMs} ms`);
           const more = await c.fill(Date.now() + this.#limits.idleTimeoutMs, true);
-          if (!more) why = c.closed ? "idle too long, or the server closing" : "the client closed";
+          if (!more) why = c.closed ? "idle too long" : "the client closed";
           if (!more) break;
         }
         if (!(await this.#exchange(c))) break;
       }
+      if (this.#closing && why !== "the client closed") why = "the server is closing";
       // The last answer may still wait in the buffer: it goes before the close.
       await c.flush();
     } catch (err) {
