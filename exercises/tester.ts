@@ -221,7 +221,12 @@ export class Wire {
     const line = `HTTP/1.1 ${want.status} ` +
       (want.reason === undefined ? "" : want.reason + "\r\n");
     await this.until(() => this.got.length - start >= line.length || this.#headEnd(start) > 0, ms);
-    this.#compare(start, encoder.encode(line), `the status line (${want.status} expected)`);
+    const code = /^HTTP\/1\.[01] (\d{3})/.exec(latin1.decode(this.got.subarray(start)))?.[1];
+    const wrong = code !== undefined && Number(code) !== want.status;
+    const what = wrong
+      ? `The status should be ${want.status}, not ${code}`
+      : "The status line is not right";
+    this.#compare(start, encoder.encode(line), what);
     if (!(await this.until(() => this.#headEnd(start) > 0, ms))) this.#noHead(start, ms);
     const headEnd = this.#headEnd(start);
     const fields = this.#fields(start, headEnd);
@@ -280,7 +285,7 @@ export class Wire {
       const note = `expected ${JSON.stringify(latin1.decode(expected.subarray(i)))}`;
       if (byte === undefined && i === 0) throw this.fail(this.#noAnswer(), start, note);
       const gone = byte === undefined ? this.#ending() : "";
-      throw this.fail(`${capital(what)} is not right${gone}.`, start + i, note);
+      throw this.fail(`${what}${gone}.`, start + i, note);
     }
   }
 
@@ -475,10 +480,6 @@ function seconds(ms: number): string {
   return `${ms / 1000} s`;
 }
 
-function capital(text: string): string {
-  return text[0].toUpperCase() + text.slice(1);
-}
-
 /** Rejects if `promise` has not settled within `ms`, naming `what` did not happen. */
 async function deadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -664,12 +665,23 @@ function cut(shown: string[], column: number, bytes: number): [string, number] {
 export function describe(failure: Mismatch, why: string): string[] {
   const writes = failure.writes > 1 ? ` (in ${failure.writes} writes)` : "";
   return [
-    failure.message,
-    why,
+    ...wrap(failure.message),
+    ...wrap(why),
     ...picture(`sent${writes}: `, failure.sent),
     ...picture("got: ", failure.got, { at: failure.at, note: failure.note }),
     ...(ENDINGS[failure.ended] === "" ? [] : [`     ${ENDINGS[failure.ended]}`]),
   ];
+}
+
+/** Text cut into lines of at most MAX_COLUMNS, between words. */
+function wrap(text: string): string[] {
+  const lines = [""];
+  for (const word of text.split(" ")) {
+    const line = lines[lines.length - 1];
+    if (line !== "" && line.length + 1 + word.length > MAX_COLUMNS) lines.push(word);
+    else lines[lines.length - 1] = line === "" ? word : `${line} ${word}`;
+  }
+  return lines;
 }
 
 /** What the picture of the bytes got says last, about how the connection stood. */
