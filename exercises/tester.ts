@@ -282,7 +282,7 @@ export class Wire {
     for (let i = 0; i < expected.length; i++) {
       const byte = this.got[start + i];
       if (byte === expected[i]) continue;
-      const note = `expected ${JSON.stringify(latin1.decode(expected.subarray(i)))}`;
+      const note = `expected ${quote(expected.subarray(i))}`;
       if (byte === undefined && i === 0) throw this.fail(this.#noAnswer(), start, note);
       const gone = byte === undefined ? this.#ending() : "";
       throw this.fail(`${what}${gone}.`, start + i, note);
@@ -358,7 +358,7 @@ export class Wire {
     if (typeof wanted === "string" && value !== wanted) {
       const differs = [...wanted].findIndex((char, i) => value![i] !== char);
       const at = where + (differs === -1 ? wanted.length : differs);
-      throw this.fail(`The ${name} field is not right.`, at, `expected ${JSON.stringify(wanted)}`);
+      throw this.fail(`The ${name} field is not right.`, at, `expected ${quote(wanted)}`);
     }
     if (wanted instanceof RegExp && !wanted.test(value!)) {
       throw this.fail(`The ${name} field should match ${wanted}.`, where, "here");
@@ -428,7 +428,7 @@ export class Wire {
     const length = Math.max(body.length, expected.length);
     for (let i = 0; i < length; i++) {
       if (body[i] === expected[i]) continue;
-      const rest = JSON.stringify(latin1.decode(expected.subarray(i, i + 40)));
+      const rest = quote(expected.subarray(i));
       const note = i < expected.length ? `expected ${rest}` : "expected the body to end here";
       const message =
         `The body is not right: ${expected.length} bytes expected, ${body.length} came.`;
@@ -474,6 +474,16 @@ function find(bytes: Uint8Array, pattern: string, from: number): number {
     if (matches) return i;
   }
   return -1;
+}
+
+/** The most bytes that a note after a caret quotes. */
+const MAX_QUOTED = 40;
+
+/** Text or bytes in quotes, escaped as the pictures are, cut after MAX_QUOTED bytes. */
+function quote(piece: Piece): string {
+  const bytes = typeof piece === "string" ? encoder.encode(piece) : piece;
+  const shown = [...bytes.subarray(0, MAX_QUOTED)].map(escapeByte).join("");
+  return `"${shown}${bytes.length > MAX_QUOTED ? "…" : ""}"`;
 }
 
 function seconds(ms: number): string {

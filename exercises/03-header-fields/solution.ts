@@ -123,31 +123,32 @@ async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   while (sent < bytes.length) sent += await conn.write(bytes.subarray(sent));
 }
 
+/** An answer: its status, and its body. */
+type Reply = { status: number; body: string };
+
 /** Sends an answer with a text body and its length, in one write. */
-async function respond(conn: Deno.Conn, status: number, body: string): Promise<void> {
-  const length = encoder.encode(body).length;
-  const head = `HTTP/1.1 ${status} ${REASONS[status]}\r\n` +
+async function respond(conn: Deno.Conn, reply: Reply): Promise<void> {
+  const length = encoder.encode(reply.body).length;
+  const head = `HTTP/1.1 ${reply.status} ${REASONS[reply.status]}\r\n` +
     "Content-Type: text/plain; charset=utf-8\r\n" +
     `Content-Length: ${length}\r\n` +
     "Connection: close\r\n" +
     "\r\n";
-  await writeAll(conn, encoder.encode(head + body));
+  await writeAll(conn, encoder.encode(head + reply.body));
 }
 
 /** Reads a head, answers it (or says what is wrong with it), and closes the connection. */
 async function answer(conn: Deno.Conn): Promise<void> {
   try {
-    let status = 200;
-    let body = "Hello, World!";
+    let reply: Reply = { status: 200, body: "Hello, World!" };
     try {
       if (await readHead(new Reader(conn)) === null) return;
     } catch (err) {
       // A malformed head is the client's mistake: say what it is. Any other error is ours.
       if (!(err instanceof HttpError)) throw err;
-      status = err.status;
-      body = err.message;
+      reply = { status: err.status, body: err.message };
     }
-    await respond(conn, status, body);
+    await respond(conn, reply);
   } catch {
     // The client left: there is no one to answer.
   } finally {
