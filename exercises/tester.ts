@@ -113,8 +113,9 @@ export class Wire {
   writes = 0;
   /** Every byte got, in order. */
   got: Uint8Array = new Uint8Array(0);
-  /** Where the next answer should start in `got`. */
+  /** Where the next answer should start in `got`, and how many answers came before it. */
   at = 0;
+  answered = 0;
   /** How the connection stands: open, closed by the server (or reset), or closed by us. */
   state: "open" | "closed" | "reset" | "ours" = "open";
   #conn: Deno.TcpConn;
@@ -238,6 +239,7 @@ export class Wire {
     const framed = bodiless ? { body: new Uint8Array(0), end: headEnd } : undefined;
     const { body, end } = framed ?? await this.#body(fields, headEnd, ms);
     this.at = end;
+    this.answered++;
     if (want.body !== undefined) this.#compareBody(body, headEnd, want.body);
     return { status, fields: fieldMap(fields), body, start, bodyStart: headEnd, end };
   }
@@ -289,11 +291,13 @@ export class Wire {
     }
   }
 
-  /** Why no answer came at all. */
+  /** Why no answer came at all: how many came before, and how long the tester waited. */
   #noAnswer(): string {
+    const before = this.answered === 0 ? "No answer" : `Only ${this.answered} answer`;
+    const came = this.answered > 1 ? "s came" : " came";
     // When the server closed, the picture of the bytes says so.
-    if (this.state !== "open") return "No answer came.";
-    return `No answer came within ${seconds(ANSWER_MS)}.`;
+    if (this.state !== "open") return `${before}${came}.`;
+    return `${before}${came} within ${seconds(ANSWER_MS)}.`;
   }
 
   /** Why an answer stopped short: the server closed, or took too long. */
