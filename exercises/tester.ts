@@ -244,15 +244,19 @@ export class Wire {
     return { status, fields: fieldMap(fields), body, start, bodyStart: headEnd, end };
   }
 
-  /** Fails unless the server closes the connection, sending nothing more, within `ms`. */
+  /**
+   * Fails unless the server closes the connection, sending nothing more, within `ms`. `message`
+   * says what was expected, when the check has more to say than that.
+   */
   async closes(ms: number = ANSWER_MS, message?: string): Promise<void> {
     await this.until(() => this.got.length > this.at, ms);
-    const why = message ?? "The connection should close after this answer.";
+    const expected = "The connection should close after this answer.";
     if (this.got.length > this.at) {
-      throw this.fail(`${why} More bytes came instead.`, this.at, "expected the end here");
+      const more = `${message ?? expected} More bytes came instead.`;
+      throw this.fail(more, this.at, "expected the end here");
     }
     if (this.state === "open") {
-      const late = `${why} It was still open ${seconds(ms)} later.`;
+      const late = message ?? `${expected} It was still open ${seconds(ms)} later.`;
       throw this.fail(late, this.at, "expected the connection to close here");
     }
   }
