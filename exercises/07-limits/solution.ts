@@ -172,6 +172,28 @@ async function readHead(reader: Reader): Promise<Head | null> {
 }
 
 /**
+ * Field lines, up to the blank line that ends them, held to MAX_HEADER_BYTES in all; null if the
+ * client left first. A head's fields, and a chunked body's trailer fields, are read alike.
+ */
+async function readFields(reader: Reader): Promise<Map<string, string> | null> {
+  const fields = new Map<string, string>();
+  // The bytes of the field lines so far, each with its CRLF.
+  let bytes = 0;
+  while (true) {
+    const fieldLine = await reader.line(MAX_HEADER_BYTES - bytes, 431);
+    if (fieldLine === null) return null;
+    if (fieldLine === "") return fields;
+    bytes += fieldLine.length + "\r\n".length;
+    const field = FIELD_LINE.exec(fieldLine);
+    if (field === null) throw new HttpError(400, "A malformed field line");
+    const name = field[1].toLowerCase();
+    // A field sent twice is one list of values (RFC 9110 5.3).
+    const value = fields.has(name) ? `${fields.get(name)}, ${field[2]}` : field[2];
+    fields.set(name, value);
+  }
+}
+
+/**
  * Reads the body, framed as the head says (RFC 9112 6.3): in chunks, or by Content-Length, or
  * none. Null if the client left before it was whole.
  */
@@ -246,28 +268,6 @@ type Reply = { status: number; body: string | Uint8Array };
 function route(head: Head, body: Uint8Array): Reply {
   if (head.method === "POST" && head.target === "/echo") return { status: 200, body };
   return { status: 200, body: "Hello, World!" };
-}
-
-/**
- * Field lines, up to the blank line that ends them, held to MAX_HEADER_BYTES in all; null if the
- * client left first. A head's fields, and a chunked body's trailer fields, are read alike.
- */
-async function readFields(reader: Reader): Promise<Map<string, string> | null> {
-  const fields = new Map<string, string>();
-  // The bytes of the field lines so far, each with its CRLF.
-  let bytes = 0;
-  while (true) {
-    const fieldLine = await reader.line(MAX_HEADER_BYTES - bytes, 431);
-    if (fieldLine === null) return null;
-    if (fieldLine === "") return fields;
-    bytes += fieldLine.length + "\r\n".length;
-    const field = FIELD_LINE.exec(fieldLine);
-    if (field === null) throw new HttpError(400, "A malformed field line");
-    const name = field[1].toLowerCase();
-    // A field sent twice is one list of values (RFC 9110 5.3).
-    const value = fields.has(name) ? `${fields.get(name)}, ${field[2]}` : field[2];
-    fields.set(name, value);
-  }
 }
 
 /** The port: the number after --port, as the tester gives it; 8000 without one. */
