@@ -1,7 +1,8 @@
 /**
- * The exercises' tester (its command is `main.ts`). It starts your server as a child process, talks to it over real TCP on
- * 127.0.0.1, and prints a line per check. When a check fails, it prints the bytes it sent, the
- * bytes it got, and a caret under the first byte that is not what it expected:
+ * The exercises' tester (its command is `main.ts`). It starts your server as a child process,
+ * talks to it over real TCP on 127.0.0.1, and prints a line per check. When a check fails, it
+ * prints the bytes it sent, the bytes it got, and a caret under the first byte that is not what
+ * it expected:
  *
  * ```sh
  * deno task exercise 3                 # exercise 3's checks, on its starter
@@ -222,7 +223,8 @@ export class Wire {
     const line = `HTTP/1.1 ${want.status} ` +
       (want.reason === undefined ? "" : want.reason + "\r\n");
     await this.until(() => this.got.length - start >= line.length || this.#headEnd(start) > 0, ms);
-    const code = /^HTTP\/1\.[01] (\d{3})/.exec(latin1.decode(this.got.subarray(start)))?.[1];
+    const statusLine = latin1.decode(this.got.subarray(start, start + "HTTP/1.1 200".length));
+    const code = /^HTTP\/1\.[01] (\d{3})$/.exec(statusLine)?.[1];
     const wrong = code !== undefined && Number(code) !== want.status;
     const what = wrong
       ? `The status should be ${want.status}, not ${code}`
@@ -415,11 +417,12 @@ export class Wire {
       const size = parseInt(latin1.decode(this.got.subarray(at, lineEnd)), 16);
       if (Number.isNaN(size)) throw this.fail("A chunk starts with its size in hex.", at, "here");
       if (size === 0) {
-        const trailers = find(this.got, "\r\n\r\n", lineEnd);
-        if (trailers === -1) {
-          throw this.fail("The last chunk never ended.", this.got.length, "here");
+        // The trailer fields, if any, and the blank line that ends them.
+        const ended = () => find(this.got, "\r\n\r\n", lineEnd) !== -1;
+        if (!(await this.until(ended, ms))) {
+          throw this.fail(`The last chunk never ended${this.#ending()}.`, this.got.length, "here");
         }
-        return { body: join(...parts), end: trailers + 4 };
+        return { body: join(...parts), end: find(this.got, "\r\n\r\n", lineEnd) + 4 };
       }
       const end = lineEnd + 2 + size;
       if (!(await this.until(() => this.got.length >= end + 2, ms))) {
@@ -656,7 +659,7 @@ export function picture(
   return out;
 }
 
-/** A line's escaped pieces, cut to MAX_COLUMNS around `column`; returns it and the caret's column. */
+/** A line's escaped pieces, cut to MAX_COLUMNS around `column`; it, and the caret's column. */
 function cut(shown: string[], column: number, bytes: number): [string, number] {
   const whole = shown.join("");
   if (whole.length <= MAX_COLUMNS) return [whole, column];
@@ -730,6 +733,9 @@ export const EXERCISES = [
   "12-planted-bug",
 ];
 
+/** The most lines of a server's output shown under a failed check: the last ones. */
+const MAX_PRINTED_LINES = 20;
+
 /** How a run ended: the checks that passed and failed, and everything it printed. */
 export type Outcome = { passed: number; failed: number; output: string[] };
 
@@ -774,7 +780,13 @@ export async function runExercise(
       return { passed, failed: exercise.checks.length, output };
     }
     for (const check of exercise.checks) {
+      const before = server.printed().length;
       const lines = await runCheck(check, server.port);
+      // What the server printed meanwhile may say why it failed: its own logs, or an error.
+      const printed = server.printed().slice(before).trimEnd();
+      if (lines.length > 0 && printed !== "") {
+        lines.push("Your server printed:", ...printed.split("\n").slice(-MAX_PRINTED_LINES));
+      }
       print(`  ${lines.length === 0 ? "PASS" : "FAIL"}  ${check.name}`);
       for (const line of lines) print("        " + line);
       if (lines.length === 0) passed++;
@@ -782,7 +794,9 @@ export async function runExercise(
       if (lines.length > 0 && options.failFast) break;
       if (server.exited()) {
         print(`Your server has exited. It printed:`);
-        for (const line of server.printed().split("\n").slice(-20)) print("  " + line);
+        for (const line of server.printed().split("\n").slice(-MAX_PRINTED_LINES)) {
+          print("  " + line);
+        }
         failed += exercise.checks.length - passed - failed;
         break;
       }
@@ -819,7 +833,7 @@ async function runCheck(check: Check, port: number): Promise<string[]> {
   }
 }
 
-/** A server started for the checks; `port` is undefined if it never listened, and `problem` says why. */
+/** A server started for the checks; without a `port`, it never listened: `problem` says why. */
 type Started = {
   port?: number;
   problem: string[];
@@ -841,13 +855,19 @@ async function startServer(file: string): Promise<Started> {
   }).spawn();
   let exited = false;
   const ready = Promise.withResolvers<void>();
-  // What it prints on either pipe, stdout first: enough to show a learner what happened.
-  const printed = () => stdout.text() + stderr.text();
+  // What it prints on either pipe, in the order it comes.
+  let log = "";
+  const printed = () => log;
   const heard = () => {
-    if (/Listening on/.test(printed())) ready.resolve();
+    let seen = 0;
+    return (all: string) => {
+      log += all.slice(seen);
+      seen = all.length;
+      if (/Listening on/.test(log)) ready.resolve();
+    };
   };
-  const stdout = collect(child.stdout, heard);
-  const stderr = collect(child.stderr, heard);
+  const stdout = collect(child.stdout, heard());
+  const stderr = collect(child.stderr, heard());
   const status = child.status.then((status) => {
     exited = true;
     return status;
@@ -871,7 +891,7 @@ async function startServer(file: string): Promise<Started> {
       ? `It exited before it listened.`
       : `It did not print "Listening on" within ${seconds(START_MS)}.`,
     "The tester waits for that line to know that the port is bound. It printed:",
-    ...printed().split("\n").slice(-20),
+    ...printed().split("\n").slice(-MAX_PRINTED_LINES),
   ];
   return {
     port: outcome === "ready" ? port : undefined,

@@ -6,6 +6,17 @@ const encoder = new TextEncoder();
 /** The most bytes one read takes: a request may need more reads than one (stage 2). */
 const READ_BYTES = 4096;
 
+// Errors that mean the client is gone (it reset or closed the connection, or was cut off): there
+// is no one to answer, and nothing to report. Any other error is a bug, and it is logged.
+const GONE = [
+  Deno.errors.BadResource,
+  Deno.errors.BrokenPipe,
+  Deno.errors.ConnectionAborted,
+  Deno.errors.ConnectionReset,
+  Deno.errors.Interrupted,
+  Deno.errors.NotConnected,
+];
+
 /** The port: the number after --port, as the tester gives it; 8000 without one. */
 function portFlag(): number {
   const at = Deno.args.indexOf("--port");
@@ -33,8 +44,8 @@ async function answer(conn: Deno.Conn): Promise<void> {
       "\r\n";
     // The head and the body go in one write.
     await writeAll(conn, encoder.encode(head + body));
-  } catch {
-    // The client left: there is no one to answer.
+  } catch (err) {
+    if (!GONE.some((gone) => err instanceof gone)) console.error(err);
   } finally {
     conn.close();
   }

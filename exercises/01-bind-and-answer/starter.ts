@@ -7,6 +7,17 @@ const encoder = new TextEncoder();
 /** The most bytes one read takes. */
 const READ_BYTES = 4096;
 
+// Errors that mean the client is gone (it reset or closed the connection, or was cut off): there
+// is no one to answer, and nothing to report. Any other error is a bug, and it is logged.
+const GONE = [
+  Deno.errors.BadResource,
+  Deno.errors.BrokenPipe,
+  Deno.errors.ConnectionAborted,
+  Deno.errors.ConnectionReset,
+  Deno.errors.Interrupted,
+  Deno.errors.NotConnected,
+];
+
 /** The port: the number after --port, as the tester gives it; 8000 without one. */
 function portFlag(): number {
   const at = Deno.args.indexOf("--port");
@@ -19,8 +30,8 @@ async function answer(conn: Deno.Conn): Promise<void> {
     await conn.read(new Uint8Array(READ_BYTES));
     // TODO: 200 OK, a body, and a Content-Length field that gives the body's length in bytes.
     await conn.write(encoder.encode("HTTP/1.1 501 Not Implemented\r\nContent-Length: 0\r\n\r\n"));
-  } catch {
-    // The client left: there is no one to answer.
+  } catch (err) {
+    if (!GONE.some((gone) => err instanceof gone)) console.error(err);
   } finally {
     conn.close();
   }

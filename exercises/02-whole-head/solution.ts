@@ -9,6 +9,17 @@ const latin1 = new TextDecoder("latin1");
 /** The most bytes one read takes. */
 const READ_BYTES = 4096;
 
+// Errors that mean the client is gone (it reset or closed the connection, or was cut off): there
+// is no one to answer, and nothing to report. Any other error is a bug, and it is logged.
+const GONE = [
+  Deno.errors.BadResource,
+  Deno.errors.BrokenPipe,
+  Deno.errors.ConnectionAborted,
+  Deno.errors.ConnectionReset,
+  Deno.errors.Interrupted,
+  Deno.errors.NotConnected,
+];
+
 const CR = 13;
 const LF = 10;
 
@@ -91,8 +102,8 @@ async function answer(conn: Deno.Conn): Promise<void> {
       "Connection: close\r\n" +
       "\r\n";
     await writeAll(conn, encoder.encode(head + body));
-  } catch {
-    // The client left: there is no one to answer.
+  } catch (err) {
+    if (!GONE.some((gone) => err instanceof gone)) console.error(err);
   } finally {
     conn.close();
   }

@@ -9,6 +9,17 @@ const latin1 = new TextDecoder("latin1");
 /** The most bytes one read takes. */
 const READ_BYTES = 4096;
 
+// Errors that mean the client is gone (it reset or closed the connection, or was cut off): there
+// is no one to answer, and nothing to report. Any other error is a bug, and it is logged.
+const GONE = [
+  Deno.errors.BadResource,
+  Deno.errors.BrokenPipe,
+  Deno.errors.ConnectionAborted,
+  Deno.errors.ConnectionReset,
+  Deno.errors.Interrupted,
+  Deno.errors.NotConnected,
+];
+
 /** The biggest body taken: more is 413 Content Too Large. */
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -201,13 +212,13 @@ async function answer(conn: Deno.Conn): Promise<void> {
       if (body === null) return;
       reply = route(head, body);
     } catch (err) {
-      // A malformed request is the client's mistake: say what it is. Any other error is ours.
+      // A malformed request is the client's mistake: say what it is. Any other error goes on up.
       if (!(err instanceof HttpError)) throw err;
       reply = { status: err.status, body: err.message };
     }
     await respond(conn, reply);
-  } catch {
-    // The client left: there is no one to answer.
+  } catch (err) {
+    if (!GONE.some((gone) => err instanceof gone)) console.error(err);
   } finally {
     conn.close();
   }

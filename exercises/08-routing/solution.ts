@@ -9,6 +9,17 @@ const latin1 = new TextDecoder("latin1");
 /** The most bytes one read takes. */
 const READ_BYTES = 4096;
 
+// Errors that mean the client is gone (it reset or closed the connection, or was cut off): there
+// is no one to answer, and nothing to report. Any other error is a bug, and it is logged.
+const GONE = [
+  Deno.errors.BadResource,
+  Deno.errors.BrokenPipe,
+  Deno.errors.ConnectionAborted,
+  Deno.errors.ConnectionReset,
+  Deno.errors.Interrupted,
+  Deno.errors.NotConnected,
+];
+
 /** The biggest body taken: more is 413 Content Too Large. */
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -373,7 +384,7 @@ async function exchange(conn: Deno.Conn, reader: Reader): Promise<boolean> {
     if (body === null) return false;
     reply = route(head, body);
   } catch (err) {
-    // A malformed request is the client's mistake: say what it is. Any other error is ours.
+    // A malformed request is the client's mistake: say what it is. Any other error goes on up.
     if (!(err instanceof HttpError)) throw err;
     reply = { status: err.status, body: err.message };
     // Where a malformed request ends is unknown, and so is where the next one begins: close.
@@ -390,8 +401,8 @@ async function serve(conn: Deno.Conn): Promise<void> {
   try {
     let open = true;
     while (open) open = await exchange(conn, reader);
-  } catch {
-    // The client left, or was cut off: there is no one to answer.
+  } catch (err) {
+    if (!GONE.some((gone) => err instanceof gone)) console.error(err);
   } finally {
     reader.close();
   }
