@@ -12,6 +12,8 @@ import {
   runExercise,
   starter,
 } from "../exercises/tester.ts";
+import { codeLines, columns, meanCodeLength } from "../lint/count.ts";
+import plugin from "../lint/study.ts";
 import { ROOT, runCommand } from "./run_example.ts";
 
 /** How many testers run at once: each has a server of its own, and this machine two cores. */
@@ -178,4 +180,25 @@ Deno.test("exercise 12's planted bug is one small change: its starter is stage 6
   assert.equal(planted.length, fixed.length);
   const changed = planted.filter((line, i) => line !== fixed[i]);
   assert.equal(changed.length, 2, `the lines that differ:\n${changed.join("\n")}`);
+});
+
+// ---------------------------------------------------------------- the solutions' style
+
+/** STYLE.md's measures for mod.ts: columns per line, and the mean length of a code line. */
+const MAX_COLUMNS = 100;
+const MAX_MEAN_CODE_LINE = 45;
+
+Deno.test("the starters and solutions read like mod.ts: its study rules, 100 columns, short lines", async () => {
+  for (const number of NUMBERS) {
+    for (const file of [starter(number), solution(number)]) {
+      const source = await Deno.readTextFile(path(file));
+      // lint/study.ts holds its rules for files under extras/: the source is checked as one.
+      const reports = Deno.lint.runPlugin(plugin, path("extras/exercise.ts"), source);
+      assert.deepEqual(reports.map((report) => `${report.id}: ${report.message}`), [], file);
+      const wide = source.split("\n").filter((line) => columns(line) > MAX_COLUMNS);
+      assert.deepEqual(wide, [], `${file}: lines over ${MAX_COLUMNS} columns`);
+      const mean = meanCodeLength(codeLines(source));
+      assert.ok(mean <= MAX_MEAN_CODE_LINE, `${file}: a mean code line of ${mean.toFixed(1)}`);
+    }
+  }
 });
