@@ -56,10 +56,13 @@ export type Framing = {
   /**
    * How the bytes end: "whole", every byte is in a request; "refused", a request after those is
    * malformed (it is answered 4xx, and the connection closes); "short", the last request is cut
-   * short, and the server waits for the rest.
+   * short, and the server waits for the rest (then answers 408, and closes).
    */
   end: "whole" | "refused" | "short";
-  /** The refused request's method, if its head was whole and valid; else the server says GET. */
+  /**
+   * The method of the request refused or cut short, if its head was whole and valid; else the
+   * server says GET. (A HEAD's answer has no body, a 4xx or a 408 included.)
+   */
   refusedMethod?: string;
   /**
    * The number of the first request that ends the connection: "Connection: close", or HTTP/1.0
@@ -196,7 +199,8 @@ export function frameRequests(text: string): Framing {
     }
     return { requests, end: "whole", closesAfter };
   } catch (err) {
-    if (err instanceof Short) return { requests, end: "short", closesAfter };
+    // A request cut short is answered too, once the server stops waiting for it: 408.
+    if (err instanceof Short) return { requests, end: "short", refusedMethod: method, closesAfter };
     if (err instanceof Refused) {
       return { requests, end: "refused", refusedMethod: method, closesAfter };
     }

@@ -303,26 +303,26 @@ export const MUTATIONS: Mutation[] = [
       return text + next;
     },
   },
+  {
+    // Once a bug (FIELD_LINE backtracked in cubic time on this): a long run of spaces in a field's
+    // value, then a byte a value can't hold, or a valid one.
+    name: "a long run of spaces in a field, then maybe a bad byte",
+    apply(random, text) {
+      const at = text.indexOf(":") + 1;
+      if (at === 0) return text;
+      const spaces = " ".repeat(2000 + random.int(14_000));
+      return text.slice(0, at) + spaces + random.pick(["\0", "\x7f", "\x01", "x"]) + text.slice(at);
+    },
+  },
 ];
 
 /**
- * A mutation that trips a known bug in mod.ts, left out unless asked for (`--known-bugs`): a run of
- * spaces in a field's value, then a byte a value can't hold. FIELD_LINE's three quantifiers that
- * each take spaces backtrack in cubic time on it: KNOWN_BUG_SPACES spaces stop the server for a few
- * seconds, and 16,000 (within maxHeaderBytes) for many minutes. The stall criterion catches it.
- * Each such input costs seconds: try it with a small --count.
+ * Mutations that trip bugs already reported in mod.ts, left out unless asked for (`--known-bugs`):
+ * none open now. (The first was a run of spaces in a field's value, then a byte a value can't
+ * hold: FIELD_LINE backtracked in cubic time on it. It is fixed, and that mutation is an ordinary
+ * one now, "a long run of spaces in a field, then maybe a bad byte".)
  */
-const KNOWN_BUG_SPACES = 2200;
-
-export const KNOWN_BUG_MUTATION: Mutation = {
-  name: "known bug: spaces in a field, then a bad byte",
-  apply(random, text) {
-    const at = text.indexOf(":") + 1;
-    if (at === 0) return text;
-    return text.slice(0, at) + " ".repeat(KNOWN_BUG_SPACES) + random.pick(["\0", "\x7f", "\x01"]) +
-      text.slice(at);
-  },
-};
+export const KNOWN_BUG_MUTATIONS: Mutation[] = [];
 
 /** How many mutations an input gets, each count as often as it is listed. */
 const MUTATION_COUNTS = [0, 1, 1, 1, 1, 1, 2, 2, 2, 3];
@@ -340,7 +340,7 @@ export type Input = {
 
 /** Input number `index` of a run with `seed`; with `knownBugs`, mutations that trip them too. */
 export function makeInput(seed: number, index: number, knownBugs = false): Input {
-  const mutations = knownBugs ? [...MUTATIONS, KNOWN_BUG_MUTATION] : MUTATIONS;
+  const mutations = knownBugs ? [...MUTATIONS, ...KNOWN_BUG_MUTATIONS] : MUTATIONS;
   const random = new Random(inputSeed(seed, index));
   const seeds = corpus(index);
   const base = random.pick(seeds);

@@ -96,7 +96,7 @@ export type RunOptions = {
    * criterion can fail.
    */
   via?: (port: number) => Promise<{ port: number; close: () => Promise<void> }>;
-  /** Mutations that trip known bugs in mod.ts are made too (see KNOWN_BUG_MUTATION). */
+  /** Mutations that trip known bugs in mod.ts are made too (see KNOWN_BUG_MUTATIONS). */
   knownBugs?: boolean;
   /** Called with the number of inputs done, now and then. */
   progress?: (done: number) => void;

@@ -95,14 +95,14 @@ Deno.test("answers a chunked body that breaks off after the handler began to rea
   assertNoStack(printed);
 });
 
-// mod.ts bug, for the lead: app.fetch takes the URL Deno.serve makes, `http://${Host}${target}`, and Deno.serve lets
+// Found by hand while fuzzing (fixed since): app.fetch takes the URL Deno.serve makes, `http://${Host}${target}`, and Deno.serve lets
 // any visible characters through in Host. So `Host: a/admin?` turns "GET /" into a request for /admin (the "?" makes
 // the real target a query): a proxy in front that lets only some paths through is walked around. The own Server
 // refuses such a Host (its HOST pattern); app.fetch could check web.headers.get("host") against the same pattern.
 Deno.test({
   name:
     "answers a Host that holds a path (a/admin?) with 400 on Deno.serve, not with the route that path names",
-  ignore: true,
+
   fn: async () => {
     await onDenoServe(app(), async (port) => {
       const { responses, text } = await raw(port, "GET / HTTP/1.1\r\nHost: a/admin?\r\n\r\n", {
