@@ -303,7 +303,7 @@ class Connection {
    * The next line, without its CRLF, if all of it has come; else undefined. Over `max` bytes, it
    * is an HttpError of status `tooLongStatus`, whole or not.
    */
-  takeLine(max: number, tooLongStatus: number): string | undefined {
+  #takeLine(max: number, tooLongStatus: number): string | undefined {
     const lf = this.#buffer.subarray(0, this.#end).indexOf(LF, this.#start);
     // The line so far, its CR included: up to the LF, or all we have if no LF has come. Too long
     // is too long whether the rest has come or not: no need to wait for it.
@@ -321,10 +321,10 @@ class Connection {
 
   /** The next line, read until all of it has come. */
   async line(max: number, deadline: number, tooLongStatus: number): Promise<string> {
-    let line = this.takeLine(max, tooLongStatus);
+    let line = this.#takeLine(max, tooLongStatus);
     while (line === undefined) {
       if (!(await this.fill(deadline))) throw new HttpError(400, "Closed mid-request");
-      line = this.takeLine(max, tooLongStatus);
+      line = this.#takeLine(max, tooLongStatus);
     }
     return line;
   }
@@ -415,7 +415,7 @@ async function readHead(c: Connection, limits: Limits): Promise<Head> {
   // Empty lines before a request line are ignored (RFC 9112 2.2).
   let line = "";
   const max = limits.maxRequestLineBytes;
-  while (line === "") line = c.takeLine(max, 414) ?? await c.line(max, deadline, 414);
+  while (line === "") line = await c.line(max, deadline, 414);
   const requestLine = REQUEST_LINE.exec(line);
   if (requestLine === null) throw new HttpError(400, `Malformed request line ${quote(line)}`);
   const [, method, target, major, minor] = requestLine;
@@ -457,8 +457,7 @@ async function readFields(c: Connection, limits: Limits, deadline: number, lines
     // What is left of the section's limit is the most this line may take. After a section of
     // exactly the limit, that is less than nothing: the empty line may still come.
     const max = Math.max(0, limits.maxHeaderBytes - bytes);
-    // A line already in the buffer is taken at once, with no wait.
-    const line = c.takeLine(max, 431) ?? await c.line(max, deadline, 431);
+    const line = await c.line(max, deadline, 431);
     if (line === "") return fields;
     if (count === limits.maxHeaderCount) throw new HttpError(431, "Too many header fields");
     // A line that starts with a space continues the one before (obs-fold): refused (RFC 9112 5.2).
