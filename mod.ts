@@ -785,8 +785,10 @@ async function send(c: Connection, res: Response, options: SendOptions) {
     if (name === "content-length" && CONTENT_LENGTH.test(value)) declared = Number(value);
     if (name === "connection" && hasToken(value, "close")) keepAlive = false;
   }
-  // Text goes as UTF-8: its Content-Length counts bytes, not characters.
-  let body = typeof res.body === "string" ? encoder.encode(res.body) : res.body;
+  // Text goes as UTF-8: its Content-Length counts bytes, not characters. Text that is all ASCII
+  // has as many bytes as characters: it is written with its head, with no array of its own.
+  const ascii = typeof res.body === "string" && /^[\0-\x7f]*$/.test(res.body);
+  let body = typeof res.body === "string" && !ascii ? encoder.encode(res.body) : res.body;
   let chunked = false;
   // The framing says where the body ends (RFC 9112 6.3).
   if (res.status === 204 || res.status === 304) {
@@ -820,11 +822,13 @@ async function send(c: Connection, res: Response, options: SendOptions) {
   else if (options.http10) head += "connection: keep-alive\r\n";
   head += "\r\n";
   c.note?.(`the answer's head:\n${showCRLF(head)}`);
-  c.write(head);
   if (body instanceof ReadableStream) {
+    c.write(head);
     return await sendStream(c, body, chunked, declared, keepAlive);
   }
-  if (body !== null) c.write(body);
+  // ASCII text joins its head, in one piece; bytes follow it.
+  c.write(typeof body === "string" ? head + body : head);
+  if (body instanceof Uint8Array) c.write(body);
   if (c.owedBytes > FLUSH_AT_BYTES) await c.flush();
   return { bytes: body?.length ?? 0, keepAlive };
 }
@@ -1362,7 +1366,9 @@ function toWeb(res: Response): globalThis.Response {
   // give it a text/plain one.
   const typed = headers.some((field) => field[0] === "content-type");
   if (typeof body === "string" && !typed) body = encoder.encode(body);
-  return new globalThis.Response(body as BodyInit | null, { status: res.status, headers });
+  // A single field goes as an object: Deno.serve then takes its fast path for a plain answer.
+  const init = headers.length <= 1 ? Object.fromEntries(headers) : headers;
+  return new globalThis.Response(body as BodyInit | null, { status: res.status, headers: init });
 }
 
 // ================================================================================================
