@@ -1366,9 +1366,7 @@ function toWeb(res: Response): globalThis.Response {
   // give it a text/plain one.
   const typed = headers.some((field) => field[0] === "content-type");
   if (typeof body === "string" && !typed) body = encoder.encode(body);
-  // A single field goes as an object: Deno.serve then takes its fast path for a plain answer.
-  const init = headers.length <= 1 ? Object.fromEntries(headers) : headers;
-  return new globalThis.Response(body as BodyInit | null, { status: res.status, headers: init });
+  return new globalThis.Response(body as BodyInit | null, { status: res.status, headers });
 }
 
 // ================================================================================================

@@ -98,15 +98,6 @@ const SPEED_UPS: SpeedUp[] = [
       "  await c.flush();\n  return { bytes: body?.length ?? 0, keepAlive };",
     ]],
   },
-  {
-    name: "on Deno.serve, a web Response's one field given as an object",
-    server: "groundwork_fetch.ts",
-    path: "/json",
-    without: [[
-      "  const init = headers.length <= 1 ? Object.fromEntries(headers) : headers;",
-      "  const init = headers;",
-    ]],
-  },
 ];
 
 const PIPELINE = `init = function(args)
