@@ -446,7 +446,9 @@ export async function fuzz(options: RunOptions): Promise<Report> {
 
     // Where the server answered fewer requests, or more, than the strict reader expects.
     const closing = framing.closesAfter ?? Infinity;
-    const expected = Math.min(seen.length + (framing.end === "refused" ? 1 : 0), closing + 1);
+    // A request refused gets its 4xx; one cut short, its 408 once the server stops waiting for it.
+    const last = framing.end === "whole" ? 0 : 1;
+    const expected = Math.min(seen.length + last, closing + 1);
     const got = parsed.answers.length;
     if (got < expected && ending !== "kept alive, closed by us") {
       note(
