@@ -314,7 +314,9 @@ class Connection {
     // disagree on where lines end, a client can hide a request inside another (smuggling).
     const bareLF = lf === this.#start || this.#buffer[lf - 1] !== CR;
     if (bareLF) throw new HttpError(400, "A line ended in LF, not CRLF");
-    const line = decoder.decode(this.#buffer.subarray(this.#start, lf - 1));
+    // An empty line, as at the end of every head, needs no decoding.
+    const empty = lf - 1 === this.#start;
+    const line = empty ? "" : decoder.decode(this.#buffer.subarray(this.#start, lf - 1));
     this.#start = lf + 1;
     return line;
   }
@@ -885,6 +887,7 @@ function cancel(body: Body | Uint8Array): null {
 
 /** Whether a field's comma-separated list holds a token, e.g. "close" in "keep-alive, Close". */
 function hasToken(list: string, token: string): boolean {
+  if (list === "") return false;
   return list.toLowerCase().split(",").some((item) => item.trim() === token);
 }
 
@@ -1562,7 +1565,8 @@ export class Server {
 
   /** Reads one request and answers it; true if the connection may carry another. */
   async #exchange(c: Connection): Promise<boolean> {
-    const started = performance.now();
+    const log = this.options.log ?? true;
+    const started = log ? performance.now() : 0;
     let head: Head | undefined;
     let res: Response;
     let keepAlive = false;
@@ -1594,7 +1598,7 @@ export class Server {
     const http10 = head?.http10 ?? false;
     keepAlive &&= !this.#closing;
     const sent = await send(c, res, { method, http10, keepAlive });
-    if (this.options.log ?? true) {
+    if (log) {
       const ms = (performance.now() - started).toFixed(1);
       console.error(`${method} ${head?.url.pathname} ${res.status} ${sent.bytes}B ${ms}ms`);
     }

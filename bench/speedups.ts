@@ -89,6 +89,16 @@ const SPEED_UPS: SpeedUp[] = [
     ]],
   },
   {
+    name: "an empty line taken without decoding it",
+    server: "groundwork.ts",
+    path: "/",
+    pipeline: true,
+    without: [[
+      "    const empty = lf - 1 === this.#start;",
+      "    const empty = false;",
+    ]],
+  },
+  {
     name: "pipelined answers sent together, before the next read",
     server: "groundwork.ts",
     path: "/",
