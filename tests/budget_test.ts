@@ -111,6 +111,33 @@ Deno.test({
   },
 });
 
+// The README gives the count, in its opening and section by section: the figures must be today's.
+Deno.test("the README's line counts for mod.ts are today's counts, in total and per section", async () => {
+  const text = await Deno.readTextFile(MOD);
+  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+  const { code, comment } = countLines(text);
+  const opening = readme.match(/study text of (\d+) lines of code and (\d+) lines of comments/);
+  assert.ok(opening, "README's opening no longer says how many lines of code mod.ts has");
+  assert.deepEqual([Number(opening[1]), Number(opening[2])], [code, comment]);
+  assert.match(readme, new RegExp(`needs ${code}: `), "README's 'Why over 500' count is stale");
+  assert.match(readme, new RegExp(`a ceiling \\(${CEILING}\\)`), "README's ceiling is stale");
+  // Each banner "// 3. Response to bytes" starts a section; its lines of code run to the next.
+  const lines = codeLines(text);
+  const banners = [...text.matchAll(/^\/\/ (\d)\. /gm)].map((found) => ({
+    section: found[1],
+    line: text.slice(0, found.index).split("\n").length,
+  }));
+  for (let i = 0; i < banners.length; i++) {
+    const end = banners[i + 1]?.line ?? Infinity;
+    const inside = lines.filter((l) => l.line > banners[i].line && l.line < end).length;
+    const row = readme.match(
+      new RegExp(`^\\| ${banners[i].section}\\. [^|]+\\|\\s+(\\d+) \\|`, "m"),
+    );
+    assert.ok(row, `README's table has no row for section ${banners[i].section}`);
+    assert.equal(Number(row[1]), inside, `section ${banners[i].section}'s count in the README`);
+  }
+});
+
 Deno.test(`mod.ts keeps every line within ${MAX_COLUMNS} columns, comments too`, async () => {
   const lines = linesOf(await Deno.readTextFile(MOD));
   const long = lines.flatMap((line, index) => columns(line) > MAX_COLUMNS ? [index + 1] : []);
