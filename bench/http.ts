@@ -1,6 +1,7 @@
 // The HTTP benchmark (issue 4): four servers with the same four routes, driven by wrk on 127.0.0.1.
 //   deno task bench                                          (this, then bench/router.ts; writes bench/RESULTS.md)
 //   deno run -A bench/http.ts --duration 1 --rounds 1 --only json,pipeline          (a quick look)
+//   deno task bench:before      (issue 11's rows only, against --before, 5 rounds of 10 s: bench/AB_95922be.md)
 //
 // Each workload starts the four servers afresh (so each peak RSS belongs to that workload), warms each up, then
 // drives them in turn, A B C D A B C D ..., so that drift in the machine (a noisy neighbour, a CPU clocking down)
@@ -18,12 +19,14 @@ const flags = parseArgs({
     // The git revision whose mod.ts also runs, beside today's ("" for none): issue 11's reference.
     before: { type: "string", default: "95922be" },
     servers: { type: "string" }, // comma-separated server ids, e.g. "raw,groundwork,before"
+    out: { type: "string" }, // where the report goes, from the project's root; by default bench/RESULTS.md
   },
 });
 const DURATION = Number(flags.values.duration), ROUNDS = Number(flags.values.rounds);
 const WARMUP = Number(flags.values.warmup), ONLY = flags.values.only?.split(",");
 const CONNECTIONS = 64, THREADS = 2, DEPTH = 16; // wrk -t2 -c64; 16 requests per write when pipelining
-const HERE = new URL(".", import.meta.url).pathname, RESULTS = `${HERE}RESULTS.md`;
+const HERE = new URL(".", import.meta.url).pathname;
+const RESULTS = flags.values.out ? `${HERE}../${flags.values.out}` : `${HERE}RESULTS.md`;
 const STARTED = new Date(),
   LOAD_AT_START = Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
 const CLOCK_TICKS = 100; // the unit of /proc/<pid>/stat's CPU times: USER_HZ, 100 on Linux (`getconf CLK_TCK`)
@@ -572,6 +575,7 @@ async function environment(sha256: string): Promise<string> {
   const dirty = await text("git", "-C", HERE, "status", "--porcelain", "../mod.ts").catch(() => "");
   return [
     `- Date: ${STARTED.toISOString()} (start of the run)`,
+    `- Command: \`deno run -A bench/http.ts ${Deno.args.join(" ")}\``,
     `- \`deno --version\`: ${(await text(Deno.execPath(), "--version")).replaceAll("\n", "; ")}`,
     `- \`nproc\`: ${await text("nproc")}; CPU: ${cpu}; kernel ${await text(
       "uname",
