@@ -1,7 +1,7 @@
 // The HTTP benchmark (issue 4): four servers with the same four routes, driven by wrk on 127.0.0.1.
 //   deno task bench                                          (this, then bench/router.ts; writes bench/RESULTS.md)
 //   deno run -A bench/http.ts --duration 1 --rounds 1 --only json,pipeline          (a quick look)
-//   deno task bench:before      (issue 11's rows only, against --before, 5 rounds of 10 s: bench/AB_95922be.md)
+//   deno task bench:before runs bench/before.ts instead: issue 11's rows, the two servers side by side on one core
 //
 // Each workload starts the four servers afresh (so each peak RSS belongs to that workload), warms each up, then
 // drives them in turn, A B C D A B C D ..., so that drift in the machine (a noisy neighbour, a CPU clocking down)
