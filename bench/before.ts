@@ -17,6 +17,7 @@
 // the rounds. The speed ratio is the old code's CPU per request over today's: above 1, today's
 // code needs less CPU for the same answers.
 import { parseArgs } from "node:util";
+import { earlierMod } from "./revision.ts";
 
 const flags = parseArgs({
   args: Deno.args,
@@ -78,16 +79,6 @@ async function folder(mod: Uint8Array): Promise<string> {
     await Deno.copyFile(`${HERE}servers/${file}`, `${dir}/bench/servers/${file}`);
   }
   return dir;
-}
-
-/** The other mod.ts: the file --before names, or that git revision's. */
-async function earlier(revision: string): Promise<Uint8Array> {
-  const file = await Deno.readFile(revision).catch(() => null);
-  if (file !== null) return file;
-  const show = await new Deno.Command("git", { args: ["-C", HERE, "show", `${revision}:mod.ts`] })
-    .output();
-  if (!show.success) throw new Error(`git show ${revision}:mod.ts failed`);
-  return show.stdout;
 }
 
 type Running = { child: Deno.ChildProcess; port: number };
@@ -181,7 +172,7 @@ const started = new Date();
 const load = Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
 const dirs: [string, string] = [
   await folder(await Deno.readFile(`${HERE}../mod.ts`)),
-  await folder(await earlier(BEFORE)),
+  await folder(await earlierMod(BEFORE)),
 ];
 const scripts = { plain: await Deno.makeTempFile({ suffix: ".lua" }), pipeline: "" };
 scripts.pipeline = await Deno.makeTempFile({ suffix: ".lua" });

@@ -1,5 +1,6 @@
 // Instructions per request, today's mod.ts against an earlier one, counted by valgrind: a figure
-// that the machine's noise does not move (two runs agree within about 0.1%).
+// that the machine's load does not move. Repeated, the Deno.serve rows agreed within 0.1%; the own
+// Server's moved by up to 5% (its timers and deadlines run on the clock, which valgrind slows).
 //   deno run -A bench/instructions.ts [--before 95922be] [--paths /,/json,/users/42] [--on fetch,own]
 //
 // Each server runs under `valgrind --tool=cachegrind --cache-sim=no`, with V8 on one thread
@@ -12,6 +13,7 @@
 // still take longer (bench/before.ts measures CPU time); but a change that runs many fewer
 // instructions does less work. Needs valgrind (`apt-get install valgrind`); takes 5-10 minutes.
 import { parseArgs } from "node:util";
+import { earlierMod } from "./revision.ts";
 
 const flags = parseArgs({
   args: Deno.args,
@@ -38,16 +40,6 @@ async function folder(mod: Uint8Array): Promise<string> {
     await Deno.copyFile(`${HERE}servers/${file}`, `${dir}/bench/servers/${file}`);
   }
   return dir;
-}
-
-/** The other mod.ts: the file --before names, or that git revision's. */
-async function earlier(revision: string): Promise<Uint8Array> {
-  const file = await Deno.readFile(revision).catch(() => null);
-  if (file !== null) return file;
-  const show = await new Deno.Command("git", { args: ["-C", HERE, "show", `${revision}:mod.ts`] })
-    .output();
-  if (!show.success) throw new Error(`git show ${revision}:mod.ts failed`);
-  return show.stdout;
 }
 
 /** The instructions a server runs to start, answer `requests` requests on `path`, and exit. */
@@ -103,7 +95,7 @@ async function count(dir: string, on: string, path: string, requests: number, po
 
 const dirs = {
   today: await folder(await Deno.readFile(`${HERE}../mod.ts`)),
-  before: await folder(await earlier(BEFORE)),
+  before: await folder(await earlierMod(BEFORE)),
 };
 const lines: string[] = [];
 let port = 9500;
