@@ -17,7 +17,7 @@
 // the rounds. The speed ratio is the old code's CPU per request over today's: above 1, today's
 // code needs less CPU for the same answers.
 import { parseArgs } from "node:util";
-import { earlierMod } from "./revision.ts";
+import { earlierMod, gitState, PIPELINE_16, writeReport } from "./shared.ts";
 
 const flags = parseArgs({
   args: Deno.args,
@@ -38,13 +38,6 @@ const HERE = new URL(".", import.meta.url).pathname;
 // --before is a git revision, or a file holding a mod.ts (to measure a change before it lands).
 const OUT = flags.values.out ?? `${HERE}AB_${BEFORE.replaceAll(/[^\w.-]/g, "_")}.md`;
 const CONNECTIONS = 32; // per wrk; two wrks run at once
-const PIPELINE = `init = function(args)
-  local r = {}
-  for i = 1, 16 do r[i] = wrk.format() end
-  req = table.concat(r)
-end
-request = function() return req end
-`;
 
 type Row = { name: string; server: string; path: string; pipeline: boolean; goal: number };
 const ROWS: Row[] = [
@@ -176,7 +169,7 @@ const dirs: [string, string] = [
 ];
 const scripts = { plain: await Deno.makeTempFile({ suffix: ".lua" }), pipeline: "" };
 scripts.pipeline = await Deno.makeTempFile({ suffix: ".lua" });
-await Deno.writeTextFile(scripts.pipeline, PIPELINE);
+await Deno.writeTextFile(scripts.pipeline, PIPELINE_16);
 const lines: string[] = [];
 try {
   for (const [i, row] of ROWS.entries()) {
@@ -194,12 +187,7 @@ try {
   for (const file of Object.values(scripts)) await Deno.remove(file);
 }
 
-async function gitText(...args: string[]): Promise<string> {
-  const out = await new Deno.Command("git", { args: ["-C", HERE, ...args] }).output();
-  return new TextDecoder().decode(out.stdout).trim();
-}
-const git = await gitText("log", "-1", "--format=%h");
-const dirty = await gitText("status", "--porcelain", "../mod.ts");
+const { commit: git, dirty } = await gitState();
 const report = [
   `# groundwork against ${BEFORE}: CPU per request, the two run side by side`,
   "",
@@ -221,6 +209,4 @@ const report = [
   ...lines,
   "",
 ].join("\n");
-await Deno.writeTextFile(OUT, report);
-await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", OUT] }).output();
-console.error(`Written to ${OUT}`);
+await writeReport(OUT, report);

@@ -1,7 +1,7 @@
 // Instructions per request, today's mod.ts against an earlier one, counted by valgrind: a figure
-// that the machine's load does not move. Repeated, the Deno.serve rows agreed within 0.1%; the own
-// Server's moved by up to 5% (its timers and deadlines run on the clock, which valgrind slows).
-//   deno run -A bench/instructions.ts [--before 95922be] [--paths /,/json,/users/42] [--on fetch,own]
+// that the machine's load does not move. It is not exact, though: run again, Deno.serve's `GET /`
+// agreed within 0.1%, but its `/json` moved by 9% and the own Server's rows by up to 5% (V8's
+// work depends on when its timers and GC run). Trust a difference of 10% or more.
 //
 // Each server runs under `valgrind --tool=cachegrind --cache-sim=no`, with V8 on one thread
 // (--single-threaded: no compiler or GC threads whose timing would change the count), driven by
@@ -13,7 +13,7 @@
 // still take longer (bench/before.ts measures CPU time); but a change that runs many fewer
 // instructions does less work. Needs valgrind (`apt-get install valgrind`); takes 5-10 minutes.
 import { parseArgs } from "node:util";
-import { earlierMod } from "./revision.ts";
+import { earlierMod, gitState, writeReport } from "./shared.ts";
 
 const flags = parseArgs({
   args: Deno.args,
@@ -119,14 +119,11 @@ try {
 } finally {
   for (const dir of Object.values(dirs)) await Deno.remove(dir, { recursive: true });
 }
-const git = new TextDecoder().decode(
-  (await new Deno.Command("git", { args: ["-C", HERE, "log", "-1", "--format=%h"] }).output())
-    .stdout,
-).trim();
+const { commit: git, dirty } = await gitState();
 const report = [
   `# Instructions per request: today's mod.ts against ${BEFORE}`,
   "",
-  `- Date: ${new Date().toISOString()}; today's mod.ts: git ${git}`,
+  `- Date: ${new Date().toISOString()}; today's mod.ts: git ${git}${dirty ? " plus changes" : ""}`,
   `- Command: \`deno run -A bench/instructions.ts ${Deno.args.join(" ")}\``,
   `- Each figure: (instructions for ${MANY} requests - for ${FEW}) / ${MANY - FEW}, under`,
   "  `valgrind --tool=cachegrind --cache-sim=no`, V8 single-threaded, one wrk connection.",
@@ -136,6 +133,4 @@ const report = [
   ...lines,
   "",
 ].join("\n");
-await Deno.writeTextFile(OUT, report);
-await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", OUT] }).output();
-console.error(`Written to ${OUT}`);
+await writeReport(OUT, report);

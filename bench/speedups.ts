@@ -10,6 +10,7 @@
 // request, the median over the rounds: a server that does less work uses less of it. The results
 // replace an earlier "## Speed-ups" section of bench/RESULTS.md.
 import { parseArgs } from "node:util";
+import { PIPELINE_16 } from "./shared.ts";
 
 const flags = parseArgs({
   args: Deno.args,
@@ -110,14 +111,6 @@ const SPEED_UPS: SpeedUp[] = [
   },
 ];
 
-const PIPELINE = `init = function(args)
-  local r = {}
-  for i = 1, 16 do r[i] = wrk.format() end
-  req = table.concat(r)
-end
-request = function() return req end
-`;
-
 type Server = { name: string; port: number; child: Deno.ChildProcess; cpu: number[] };
 
 /** Starts mod.ts's text `source` as a server on `port`, in a folder of its own. */
@@ -146,7 +139,7 @@ function cpuSeconds(pid: number): number {
 /** Drives a server with wrk for `seconds`; its CPU µs per request. */
 async function drive(s: Server, path: string, pipeline: boolean, seconds: string): Promise<number> {
   const script = await Deno.makeTempFile({ suffix: ".lua" });
-  await Deno.writeTextFile(script, pipeline ? PIPELINE : "");
+  await Deno.writeTextFile(script, pipeline ? PIPELINE_16 : "");
   const before = cpuSeconds(s.child.pid);
   const wrk = ["-c", "1", "wrk", "-t1", "-c64", `-d${seconds}s`, "-s", script];
   const out = await new Deno.Command("taskset", {
